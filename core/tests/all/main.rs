@@ -1,0 +1,6 @@
+//! Integration tests of codegym-core: one binary, one module per area.
+
+mod format;
+mod parse_errors;
+mod parse_props;
+mod prompt;

@@ -1,0 +1,205 @@
+//! Prompt rendering: snapshots of a small environment in each format.
+
+use codegym_core::{
+    ActionFormat, EnvInfo, Prompt, Role, ToolCall, ToolSpec, render_observation, render_prompt,
+};
+use expect_test::{Expect, expect};
+
+fn counter_env() -> EnvInfo {
+    let tool = |name: &str, description: &str, parameters: &str| ToolSpec {
+        name: name.into(),
+        description: description.into(),
+        parameters: parameters.into(),
+    };
+    EnvInfo {
+        name: "counter".into(),
+        version: "0.1.0".into(),
+        description: "Count the marbles hidden in a row of boxes.".into(),
+        category: "toy".into(),
+        tools: vec![
+            tool(
+                "OpenBox",
+                "Returns the number of marbles in box `index` (0-based).",
+                r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"OpenBoxArgs","type":"object","properties":{"index":{"type":"integer"}},"required":["index"]}"#,
+            ),
+            tool("Observe", "Returns how many boxes there are.", r#"{"type":"object","properties":{}}"#),
+            tool(
+                "Done",
+                "Submits the total number of marbles and ends the episode.",
+                r#"{"type":"object","properties":{"answer":{"type":"integer"}},"required":["answer"]}"#,
+            ),
+        ],
+    }
+}
+
+/// The prompt as plain text: each message under its role, then the tools as JSON lines.
+fn show(prompt: &Prompt) -> String {
+    let mut out = String::new();
+    for message in &prompt.messages {
+        out.push_str(&format!("=== {:?} ===\n{}\n", message.role, message.content));
+    }
+    if !prompt.tools.is_empty() {
+        out.push_str("=== tools ===\n");
+        for tool in &prompt.tools {
+            out.push_str(&format!("{tool}\n"));
+        }
+    }
+    out
+}
+
+fn check(format: ActionFormat, expect: Expect) {
+    let prompt = render_prompt(&counter_env(), "There are 3 boxes. How many marbles?", format);
+    expect.assert_eq(&show(&prompt));
+}
+
+#[test]
+fn codegym_prompt() {
+    check(
+        ActionFormat::CodeGym,
+        expect![[r#"
+        === System ===
+        You are an agent solving a task in the environment "counter".
+        Count the marbles hidden in a row of boxes.
+
+        You can act only by calling the tools below, and you see the environment only through their results. Make exactly one tool call per turn, then wait for its result. A result starting with "Error:" means the call was not carried out; fix it and try again. When you know the final answer, call `Done` with it: this ends the episode, and only that answer is scored.
+
+        # Tools
+
+        ## OpenBox
+        Returns the number of marbles in box `index` (0-based).
+        Parameters (JSON Schema): {"properties":{"index":{"type":"integer"}},"required":["index"],"type":"object"}
+
+        ## Observe
+        Returns how many boxes there are.
+        Parameters (JSON Schema): {"properties":{},"type":"object"}
+
+        ## Done
+        Submits the total number of marbles and ends the episode.
+        Parameters (JSON Schema): {"properties":{"answer":{"type":"integer"}},"required":["answer"],"type":"object"}
+
+        # Calling a tool
+
+        Write each call in exactly this form, with the arguments as a JSON object:
+        <|FunctionCallBegin|>[{"name": "ToolName", "parameters": {"arg": "value"}}]<|FunctionCallEnd|>
+
+        For example:
+        <|FunctionCallBegin|>[{"name":"OpenBox","parameters":{"index":0}}]<|FunctionCallEnd|>
+        === User ===
+        There are 3 boxes. How many marbles?
+    "#]],
+    );
+}
+
+#[test]
+fn hermes_prompt() {
+    check(
+        ActionFormat::Hermes,
+        expect![[r#"
+        === System ===
+        You are an agent solving a task in the environment "counter".
+        Count the marbles hidden in a row of boxes.
+
+        You can act only by calling the tools below, and you see the environment only through their results. Make exactly one tool call per turn, then wait for its result. A result starting with "Error:" means the call was not carried out; fix it and try again. When you know the final answer, call `Done` with it: this ends the episode, and only that answer is scored.
+
+        # Tools
+
+        The tools' signatures are given within <tools></tools> XML tags:
+        <tools>
+        {"type":"function","function":{"name":"OpenBox","description":"Returns the number of marbles in box `index` (0-based).","parameters":{"properties":{"index":{"type":"integer"}},"required":["index"],"type":"object"}}}
+        {"type":"function","function":{"name":"Observe","description":"Returns how many boxes there are.","parameters":{"properties":{},"type":"object"}}}
+        {"type":"function","function":{"name":"Done","description":"Submits the total number of marbles and ends the episode.","parameters":{"properties":{"answer":{"type":"integer"}},"required":["answer"],"type":"object"}}}
+        </tools>
+
+        # Calling a tool
+
+        Write each call as a JSON object with the tool name and its arguments within <tool_call></tool_call> XML tags:
+        <tool_call>{"name": "ToolName", "arguments": {"arg": "value"}}</tool_call>
+
+        For example:
+        <tool_call>
+        {"name":"OpenBox","arguments":{"index":0}}
+        </tool_call>
+        === User ===
+        There are 3 boxes. How many marbles?
+    "#]],
+    );
+}
+
+#[test]
+fn openai_tools_prompt() {
+    check(
+        ActionFormat::OpenAiTools,
+        expect![[r#"
+        === System ===
+        You are an agent solving a task in the environment "counter".
+        Count the marbles hidden in a row of boxes.
+
+        You can act only by calling the tools below, and you see the environment only through their results. Make exactly one tool call per turn, then wait for its result. A result starting with "Error:" means the call was not carried out; fix it and try again. When you know the final answer, call `Done` with it: this ends the episode, and only that answer is scored.
+
+        # Tools
+
+        The tools are provided through the function-calling interface:
+        - OpenBox: Returns the number of marbles in box `index` (0-based).
+        - Observe: Returns how many boxes there are.
+        - Done: Submits the total number of marbles and ends the episode.
+
+        # Calling a tool
+
+        Call tools through the function-calling interface. If you write a call as text instead, write this JSON, with the arguments as a JSON-encoded string:
+        {"tool_calls": [{"type": "function", "function": {"name": "ToolName", "arguments": "{\"arg\": \"value\"}"}}]}
+
+        For example:
+        {"tool_calls":[{"id":"call_0","type":"function","function":{"name":"OpenBox","arguments":"{\"index\":0}"}}]}
+        === User ===
+        There are 3 boxes. How many marbles?
+        === tools ===
+        {"function":{"description":"Returns the number of marbles in box `index` (0-based).","name":"OpenBox","parameters":{"properties":{"index":{"type":"integer"}},"required":["index"],"type":"object"}},"type":"function"}
+        {"function":{"description":"Returns how many boxes there are.","name":"Observe","parameters":{"properties":{},"type":"object"}},"type":"function"}
+        {"function":{"description":"Submits the total number of marbles and ends the episode.","name":"Done","parameters":{"properties":{"answer":{"type":"integer"}},"required":["answer"],"type":"object"}},"type":"function"}
+    "#]],
+    );
+}
+
+#[test]
+fn every_tool_is_named_in_every_format() {
+    let info = counter_env();
+    for format in ActionFormat::ALL {
+        let prompt = render_prompt(&info, "task", format);
+        let text = serde_json::to_string(&prompt).unwrap();
+        for tool in &info.tools {
+            assert!(prompt.messages[0].content.contains(&tool.name), "{format}: {}", tool.name);
+            assert!(text.contains(&tool.description), "{format}: {}", tool.description);
+        }
+        assert_eq!(prompt.messages[1].content, "task");
+        assert_eq!(prompt.tools.len(), if format == ActionFormat::OpenAiTools { 3 } else { 0 });
+    }
+}
+
+#[test]
+fn the_prompt_example_parses() {
+    let info = counter_env();
+    for format in ActionFormat::ALL {
+        let system = &render_prompt(&info, "task", format).messages[0].content;
+        let example = system.split("For example:\n").nth(1).unwrap();
+        let call = codegym_core::parse_action(example, format).unwrap();
+        assert_eq!(call, ToolCall::new("OpenBox", r#"{"index":0}"#), "{format}");
+    }
+}
+
+#[test]
+fn observations_follow_each_format() {
+    let shown: Vec<_> = ActionFormat::ALL
+        .into_iter()
+        .map(|format| render_observation("3 marbles", format))
+        .map(|message| format!("{:?}: {:?}", message.role, message.content))
+        .collect();
+    expect![[r#"
+        [
+            "User: \"3 marbles\"",
+            "User: \"<tool_response>\\n3 marbles\\n</tool_response>\"",
+            "Tool: \"3 marbles\"",
+        ]
+    "#]]
+    .assert_debug_eq(&shown);
+    assert_eq!(render_observation("x", ActionFormat::OpenAiTools).role, Role::Tool);
+}

@@ -1,0 +1,165 @@
+//! End-to-end figures for `codegym bench`: what a user of the host actually gets.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use codegym_core::ToolCall;
+use serde::Serialize;
+
+use crate::{Env, Error, Host};
+
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Live episodes stepped round-robin for the throughput figure.
+    pub throughput_episodes: usize,
+    pub threads: usize,
+    /// How long the throughput loop runs.
+    pub duration: Duration,
+    /// Episodes held alive at once for the memory figure.
+    pub live_episodes: usize,
+    pub samples: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            throughput_episodes: 1000,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            duration: Duration::from_secs(2),
+            live_episodes: 100_000,
+            samples: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub env: String,
+    pub instantiate_reset_us_p50: f64,
+    pub instantiate_reset_us_p99: f64,
+    pub step_us_p50: f64,
+    pub step_us_p99: f64,
+    pub steps_per_sec: f64,
+    pub threads: usize,
+    pub throughput_episodes: usize,
+    pub live_episodes: usize,
+    pub rss_bytes_per_episode: f64,
+    pub rss_bytes_total: u64,
+    pub cached_load_ms: f64,
+}
+
+/// Measure `env` (loaded from `path` so the cached load can be timed too). The host must
+/// have been built with a pool large enough for `live_episodes` (see `HostConfig::pool_size`).
+pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchReport, Error> {
+    let env = host.load(path)?; // compiles and fills the cache if needed
+    let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop)), 0.5)? * 1e3;
+    let config = env.sample_config(1, 50)?;
+    let observe = ToolCall::new("Observe", "{}");
+
+    let start_times = time_n(options.samples, || env.start(&config).map(drop));
+    let mut episode = env.start(&config)?;
+    let step_times = time_n(options.samples, || {
+        episode.step(&observe);
+        Ok(())
+    });
+
+    let steps_per_sec = throughput(&env, &config, options)?;
+    let (live_episodes, rss_bytes_total) = live(&env, &config, options.live_episodes)?;
+    Ok(BenchReport {
+        env: env.name().to_owned(),
+        instantiate_reset_us_p50: percentile(&start_times, 0.5)? * 1e6,
+        instantiate_reset_us_p99: percentile(&start_times, 0.99)? * 1e6,
+        step_us_p50: percentile(&step_times, 0.5)? * 1e6,
+        step_us_p99: percentile(&step_times, 0.99)? * 1e6,
+        steps_per_sec,
+        threads: options.threads,
+        throughput_episodes: options.throughput_episodes,
+        live_episodes,
+        rss_bytes_per_episode: rss_bytes_total as f64 / live_episodes.max(1) as f64,
+        rss_bytes_total,
+        cached_load_ms,
+    })
+}
+
+/// Seconds per run of `f`, `n` times.
+fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>, Error> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        f()?;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Ok(times)
+}
+
+fn percentile(times: &Result<Vec<f64>, Error>, q: f64) -> Result<f64, Error> {
+    let times = match times {
+        Ok(times) => times,
+        Err(error) => return Err(Error::Reset(format!("benchmark run failed: {error}"))),
+    };
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    Ok(sorted.get(index).copied().unwrap_or(0.0))
+}
+
+/// `Observe` steps per second over all threads, each stepping its share of the live
+/// episodes round-robin. Episodes that reach the step limit are restarted.
+fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Error> {
+    let threads = options.threads.max(1);
+    let per_thread = options.throughput_episodes.div_ceil(threads);
+    let mut limits = env.limits();
+    limits.max_steps = u32::MAX;
+    let started = Instant::now();
+    let counts = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || -> Result<u64, Error> {
+                    let observe = ToolCall::new("Observe", "{}");
+                    let mut episodes = (0..per_thread)
+                        .map(|_| env.start_with(config, limits))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let deadline = Instant::now() + options.duration;
+                    let mut steps = 0u64;
+                    while Instant::now() < deadline {
+                        for episode in &mut episodes {
+                            episode.step(&observe);
+                        }
+                        steps += episodes.len() as u64;
+                    }
+                    Ok(steps)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(Ok(0))).collect::<Result<Vec<_>, _>>()
+    })?;
+    let total: u64 = counts.iter().sum();
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Start `count` episodes and keep them alive; returns how many started and the RSS they
+/// added. Stops early (reporting what it reached) when the instance pool is full.
+fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64), Error> {
+    let before = rss_bytes();
+    let mut episodes = Vec::with_capacity(count);
+    let observe = ToolCall::new("Observe", "{}");
+    for _ in 0..count {
+        match env.start(config) {
+            Ok(mut episode) => {
+                episode.step(&observe);
+                episodes.push(episode);
+            }
+            Err(Error::Instantiate(_)) if !episodes.is_empty() => break,
+            Err(error) => return Err(error),
+        }
+    }
+    let after = rss_bytes();
+    Ok((episodes.len(), after.saturating_sub(before)))
+}
+
+/// Resident set size of this process, from `/proc/self/statm` (0 where unavailable).
+pub(crate) fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}

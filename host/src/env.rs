@@ -1,0 +1,221 @@
+use std::sync::Arc;
+
+use codegym_core::{EnvInfo, FaultKind, ToolCall, ToolSpec};
+use wasmtime::component::Component;
+use wasmtime::{ResourceLimiter, Store, Trap};
+
+use crate::bindings::exports::codegym::env::environment::Guest as Exports;
+use crate::bindings::{Env as World, EnvPre as WorldPre};
+use crate::host::Host;
+use crate::{Episode, Error, Limits, LoadError};
+
+/// Per-store host state: the memory limiter.
+pub(crate) struct StoreState {
+    memory_limit: usize,
+    /// Set when the limiter refused a growth, so the resulting trap is reported as
+    /// [`FaultKind::Memory`] rather than as whatever the guest did next.
+    memory_denied: bool,
+}
+
+impl ResourceLimiter for StoreState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.memory_denied = true;
+            return Err(wasmtime::format_err!("memory limit of {} bytes exceeded", self.memory_limit));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 16)
+    }
+}
+
+/// A live component instance with its store: the unit of isolation.
+pub(crate) struct Instance {
+    pub(crate) store: Store<StoreState>,
+    pub(crate) bindings: World,
+}
+
+impl Instance {
+    /// Call into the guest under `fuel` and the wall-clock deadline. Returns the result and
+    /// the fuel burnt, or the fault and the fuel burnt before it.
+    pub(crate) fn guarded<R>(
+        &mut self,
+        host: &Host,
+        limits: &Limits,
+        fuel: u64,
+        call: impl FnOnce(&Exports, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, FaultKind>, u64) {
+        let store = &mut self.store;
+        if store.set_fuel(fuel).is_err() {
+            return (Err(FaultKind::Trap), 0);
+        }
+        store.set_epoch_deadline(host.inner.epoch_deadline(limits.step_timeout));
+        store.data_mut().memory_denied = false;
+        let result = call(self.bindings.codegym_env_environment(), store);
+        let used = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        (result.map_err(|error| classify(&error, store.data())), used)
+    }
+}
+
+fn classify(error: &wasmtime::Error, state: &StoreState) -> FaultKind {
+    if state.memory_denied {
+        return FaultKind::Memory;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => FaultKind::OutOfFuel,
+        Some(Trap::Interrupt) => FaultKind::Timeout,
+        Some(Trap::StackOverflow) => FaultKind::StackOverflow,
+        Some(Trap::UnreachableCodeReached) => FaultKind::Panic,
+        _ => FaultKind::Trap,
+    }
+}
+
+/// A loaded environment component: compiled, checked, ready to start episodes. Cheap to
+/// clone and to share between threads.
+#[derive(Clone)]
+pub struct Env {
+    inner: Arc<EnvInner>,
+}
+
+struct EnvInner {
+    host: Host,
+    pre: WorldPre<StoreState>,
+    info: EnvInfo,
+    hash: blake3::Hash,
+}
+
+impl Env {
+    pub(crate) fn new(host: Host, component: Component, hash: blake3::Hash) -> Result<Self, Error> {
+        let imports: Vec<String> =
+            component.component_type().imports(host.engine()).map(|(name, _)| format!("`{name}`")).collect();
+        if !imports.is_empty() {
+            return Err(LoadError::HasImports(imports.join(", ")).into());
+        }
+        let instance_pre = host.inner.linker.instantiate_pre(&component).map_err(LoadError::WrongWorld)?;
+        let pre = WorldPre::new(instance_pre).map_err(LoadError::WrongWorld)?;
+        let info = call_info(&host, &pre)?;
+        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash }) })
+    }
+
+    pub fn info(&self) -> &EnvInfo {
+        &self.inner.info
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.info.name
+    }
+
+    /// Content hash of the component bytes (identifies the exact build in trajectories).
+    pub fn hash(&self) -> String {
+        self.inner.hash.to_hex().to_string()
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.inner.host
+    }
+
+    /// The host's default limits.
+    pub fn limits(&self) -> Limits {
+        self.inner.host.config().limits
+    }
+
+    pub(crate) fn instantiate(&self, limits: &Limits) -> Result<Instance, Error> {
+        instantiate(self.host(), &self.inner.pre, limits)
+    }
+
+    /// The task configuration (JSON) for `(seed, difficulty)`.
+    pub fn sample_config(&self, seed: u64, difficulty: u32) -> Result<String, Error> {
+        let limits = self.limits();
+        let mut instance = self.instantiate(&limits)?;
+        let (result, _) = instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| {
+            b.call_sample_config(s, seed, difficulty)
+        });
+        result.map_err(|kind| Error::Fault { kind, during: "sample_config" })
+    }
+
+    /// Start an episode from a JSON config with the host's default limits.
+    pub fn start(&self, config: &str) -> Result<Episode, Error> {
+        Episode::start(self.clone(), config, self.limits())
+    }
+
+    /// Start an episode with explicit limits.
+    pub fn start_with(&self, config: &str, limits: Limits) -> Result<Episode, Error> {
+        Episode::start(self.clone(), config, limits)
+    }
+
+    /// Start the oracle in an instance of its own, so it sees only what it is told.
+    pub fn oracle(&self, task: &str) -> Result<OracleSession, Error> {
+        let limits = self.limits();
+        let mut instance = self.instantiate(&limits)?;
+        let (result, _) =
+            instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| b.call_oracle_start(s, task));
+        result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
+        Ok(OracleSession { env: self.clone(), instance: Some(instance) })
+    }
+}
+
+fn call_info(host: &Host, pre: &WorldPre<StoreState>) -> Result<EnvInfo, Error> {
+    let limits = host.config().limits;
+    let mut instance = instantiate(host, pre, &limits)?;
+    let (result, _) = instance.guarded(host, &limits, limits.fuel_per_step, |b, s| b.call_info(s));
+    let info = result.map_err(|kind| LoadError::Info(format!("fault: {kind}")))?;
+    let info = EnvInfo {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        category: info.category,
+        tools: info
+            .tools
+            .into_iter()
+            .map(|t| ToolSpec { name: t.name, description: t.description, parameters: t.parameters })
+            .collect(),
+    };
+    if info.name.is_empty() {
+        return Err(LoadError::Info("empty environment name".into()).into());
+    }
+    Ok(info)
+}
+
+fn instantiate(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Result<Instance, Error> {
+    let state = StoreState { memory_limit: limits.memory_bytes, memory_denied: false };
+    let mut store = Store::new(host.engine(), state);
+    store.limiter(|state| state);
+    let bindings = pre.instantiate(&mut store).map_err(Error::Instantiate)?;
+    Ok(Instance { store, bindings })
+}
+
+/// A running oracle: asks for the next tool call given the last observation.
+pub struct OracleSession {
+    env: Env,
+    instance: Option<Instance>,
+}
+
+impl OracleSession {
+    /// The oracle's next call, or `None` when it has finished (or faulted, which ends it).
+    pub fn next(&mut self, last_observation: &str) -> Option<ToolCall> {
+        let limits = self.env.limits();
+        let instance = self.instance.as_mut()?;
+        let (result, _) = instance.guarded(self.env.host(), &limits, limits.fuel_per_step, |b, s| {
+            b.call_oracle_next(s, last_observation)
+        });
+        match result {
+            Ok(Some(call)) => Some(ToolCall { name: call.name, arguments: call.arguments }),
+            Ok(None) | Err(_) => {
+                self.instance = None;
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::cache::ComponentCache;
+use crate::env::{Env, StoreState};
+use crate::{Error, Limits, LoadError};
+
+/// How to build a [`Host`].
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Default limits for new episodes.
+    pub limits: Limits,
+    /// Where compiled components are cached (`None`: no disk cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Instances the pooling allocator reserves room for: the most live episodes (plus
+    /// oracle and scratch instances) at once. `0` uses on-demand allocation instead.
+    pub pool_size: u32,
+    /// Granularity of the wall-clock backstop.
+    pub epoch_tick: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache_dir: default_cache_dir(),
+            pool_size: 4096,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}
+
+/// `$CODEGYM_CACHE`, else `$XDG_CACHE_HOME/codegym`, else `~/.cache/codegym`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("CODEGYM_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("codegym")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("codegym")))
+}
+
+/// The runtime: one wasmtime engine configured for sandboxed, deterministic, metered
+/// execution. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+pub(crate) struct HostInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<StoreState>,
+    pub(crate) config: HostConfig,
+    pub(crate) epoch_ticks_per_timeout: u64,
+    cache: Option<ComponentCache>,
+    /// Held for its `Drop`, which stops the epoch thread.
+    _ticker: Ticker,
+}
+
+impl Host {
+    pub fn new(config: HostConfig) -> Result<Self, Error> {
+        let engine = Engine::new(&engine_config(&config)).map_err(Error::Engine)?;
+        // Environments import nothing, so the linker stays empty: anything a component
+        // imports is refused at load time.
+        let linker = Linker::new(&engine);
+        let tick = config.epoch_tick.max(Duration::from_millis(1));
+        let epoch_ticks_per_timeout =
+            u64::try_from(config.limits.step_timeout.as_micros() / tick.as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1)
+                + 1;
+        let ticker = Ticker::start(engine.clone(), tick);
+        let cache = config.cache_dir.clone().map(|dir| ComponentCache::new(dir, &engine));
+        Ok(Self {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                config,
+                epoch_ticks_per_timeout,
+                cache,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Load a component file (compiled once, then from the disk cache).
+    pub fn load(&self, path: &Path) -> Result<Env, Error> {
+        let bytes =
+            std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        self.load_bytes(&bytes)
+    }
+
+    /// Load a component from bytes: validates it, refuses any import, checks the world.
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<Env, Error> {
+        let component = match &self.inner.cache {
+            Some(cache) => cache.get_or_compile(&self.inner.engine, bytes)?,
+            None => Component::new(&self.inner.engine, bytes).map_err(LoadError::Invalid)?,
+        };
+        Env::new(self.clone(), component, blake3::hash(bytes))
+    }
+}
+
+impl HostInner {
+    pub(crate) fn epoch_deadline(&self, timeout: Duration) -> u64 {
+        if timeout == self.config.limits.step_timeout {
+            return self.epoch_ticks_per_timeout;
+        }
+        let tick = self.config.epoch_tick.max(Duration::from_millis(1));
+        u64::try_from(timeout.as_micros() / tick.as_micros()).unwrap_or(u64::MAX).max(1) + 1
+    }
+}
+
+fn engine_config(host: &HostConfig) -> Config {
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .cranelift_nan_canonicalization(true)
+        .wasm_backtrace_max_frames(None)
+        .max_wasm_stack(512 << 10)
+        // Bounded reservations keep 100k+ live instances inside the address space; bounds
+        // checks become explicit, a small price.
+        .memory_reservation(host.limits.memory_bytes as u64)
+        .memory_guard_size(64 << 10)
+        .memory_reservation_for_growth(0)
+        .memory_init_cow(true);
+    if host.pool_size > 0 {
+        let mut pool = PoolingAllocationConfig::default();
+        let slots = host.pool_size;
+        pool.total_component_instances(slots)
+            .total_core_instances(slots)
+            .total_memories(slots)
+            .total_tables(slots)
+            .max_memory_size(host.limits.memory_bytes)
+            .table_elements(8192)
+            .max_core_instance_size(256 << 10)
+            .max_memories_per_module(1)
+            .max_tables_per_module(1);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Advances the engine's epoch every tick, for the wall-clock backstop. Stops on drop.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("codegym-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        Self { stop, thread }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

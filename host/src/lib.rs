@@ -1,0 +1,42 @@
+//! The CodeGym-rs host: runs environment components in a sandboxed wasmtime.
+//!
+//! The vocabulary mirrors wasmtime's: a [`HostConfig`] builds a [`Host`] (one engine per
+//! process), which loads components into [`Env`]s (compiled once, cached on disk), which
+//! start [`Episode`]s (one store and instance each, with fuel, memory and wall-clock
+//! limits). Policies drive episodes in batch [`rollout`]s.
+//!
+//! Environments import nothing, so an episode is a pure function of its [`ActionLog`]:
+//! a step that traps is rolled back by replaying the log into a fresh instance
+//! (trial-then-overwrite), and [`Episode::fork`] and trajectory replay work the same way.
+
+mod bench;
+mod cache;
+mod env;
+mod episode;
+mod error;
+mod host;
+mod limits;
+mod policy;
+mod registry;
+mod replay;
+mod rollout;
+
+pub use bench::{BenchOptions, BenchReport, bench};
+pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};
+pub use env::{Env, OracleSession};
+pub use episode::{Episode, StepResult};
+pub use error::{Error, LoadError};
+pub use host::{Host, HostConfig};
+pub use limits::Limits;
+pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy};
+pub use registry::Registry;
+pub use replay::{Mismatch, ReplayReport, replay_trajectory};
+pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout};
+
+/// Host-side bindings of the WIT world in `wit/codegym.wit`.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "env",
+    });
+}

@@ -1,0 +1,72 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::{Env, Error, Host};
+
+/// The environments in a directory of components (`<name>.wasm`), loaded lazily and kept.
+pub struct Registry {
+    host: Host,
+    dir: PathBuf,
+    paths: BTreeMap<String, PathBuf>,
+    loaded: Mutex<BTreeMap<String, Env>>,
+}
+
+impl Registry {
+    /// Index `dir` (no component is compiled until it is used).
+    pub fn open(host: Host, dir: &Path) -> Result<Self, Error> {
+        let io = |source| Error::Io { path: dir.to_owned(), source };
+        let mut paths = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_some_and(|ext| ext == "wasm")
+                && let Some(name) = path.file_stem().and_then(|stem| stem.to_str())
+            {
+                paths.insert(name.to_owned(), path.clone());
+            }
+        }
+        Ok(Self { host, dir: dir.to_owned(), paths, loaded: Mutex::new(BTreeMap::new()) })
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Names of all environments, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.paths.keys().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Env, Error> {
+        if let Some(env) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(env.clone());
+        }
+        let path = self.paths.get(name).ok_or_else(|| Error::UnknownEnv {
+            name: name.to_owned(),
+            available: self.names().collect::<Vec<_>>().join(", "),
+        })?;
+        let env = self.host.load(path)?;
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), env.clone());
+        Ok(env)
+    }
+
+    /// Resolve `all` or a comma-separated list of names.
+    pub fn select(&self, spec: &str) -> Result<Vec<Env>, Error> {
+        if spec.trim() == "all" {
+            return self.names().map(|name| self.get(name)).collect();
+        }
+        spec.split(',').map(str::trim).filter(|name| !name.is_empty()).map(|name| self.get(name)).collect()
+    }
+}

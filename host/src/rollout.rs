@@ -1,0 +1,186 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use codegym_core::{FaultKind, Outcome, Trajectory, TrajectoryStep};
+use serde::Serialize;
+
+use crate::{Env, Error, Limits, Policy};
+
+/// One episode to run: an environment and the seed and difficulty of its config.
+#[derive(Clone)]
+pub struct Job {
+    pub env: Env,
+    pub seed: u64,
+    pub difficulty: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RolloutOptions {
+    pub threads: usize,
+    pub limits: Limits,
+}
+
+/// Results of a batch rollout.
+#[derive(Debug, Serialize)]
+pub struct RolloutReport {
+    pub episodes: usize,
+    pub solved: usize,
+    pub steps: u64,
+    pub faults: u64,
+    /// Episodes that could not run at all (bad config, reset fault), with the reason.
+    pub errors: Vec<String>,
+    pub steps_per_sec: f64,
+    pub us_per_step: f64,
+    pub elapsed_secs: f64,
+    pub per_env: Vec<EnvSummary>,
+    #[serde(skip)]
+    pub trajectories: Vec<Trajectory>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct EnvSummary {
+    pub env: String,
+    pub episodes: usize,
+    pub solved: usize,
+    pub solved_pct: f64,
+    pub mean_steps: f64,
+    pub faults: u64,
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+/// Run `jobs` on `options.threads` worker threads. `policy` builds one policy per episode
+/// (given the job's index); `progress` is called after each finished episode.
+pub fn rollout(
+    jobs: &[Job],
+    policy: &(dyn Fn(usize) -> Box<dyn Policy> + Sync),
+    options: &RolloutOptions,
+    progress: &(dyn Fn() + Sync),
+) -> RolloutReport {
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<(Trajectory, Duration), Error>)>> =
+        Mutex::new(Vec::with_capacity(jobs.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    let mut policy = policy(index);
+                    let result = run_episode(job, policy.as_mut(), options.limits);
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push((index, result));
+                    progress();
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(index, _)| *index);
+    summarize(jobs, results, started.elapsed())
+}
+
+/// Run one episode to its end with `policy`, timing only the environment's share.
+pub fn run_episode(
+    job: &Job,
+    policy: &mut dyn Policy,
+    limits: Limits,
+) -> Result<(Trajectory, Duration), Error> {
+    let config = job.env.sample_config(job.seed, job.difficulty)?;
+    let env_started = Instant::now();
+    let mut episode = job.env.start_with(&config, limits)?;
+    let mut env_time = env_started.elapsed();
+    policy.start(&job.env, episode.task())?;
+    let mut steps = Vec::new();
+    let mut observation = String::new();
+    while !episode.is_done() {
+        let Some(call) = policy.next(&observation) else { break };
+        let step_started = Instant::now();
+        let result = episode.step(&call);
+        env_time += step_started.elapsed();
+        observation.clone_from(&result.observation);
+        steps.push(TrajectoryStep {
+            call,
+            observation: result.observation,
+            reward: result.reward,
+            done: result.done,
+            fault: result.fault,
+        });
+    }
+    let info = job.env.info();
+    let trajectory = Trajectory {
+        env: info.name.clone(),
+        env_version: info.version.clone(),
+        seed: job.seed,
+        difficulty: job.difficulty,
+        policy: policy.name().to_owned(),
+        task: episode.task().to_owned(),
+        steps,
+        outcome: episode.outcome().unwrap_or(Outcome::Abandoned),
+        reward: episode.reward(),
+        faults: episode.faults(),
+        log: episode.log().clone(),
+    };
+    Ok((trajectory, env_time))
+}
+
+fn summarize(
+    jobs: &[Job],
+    results: Vec<(usize, Result<(Trajectory, Duration), Error>)>,
+    elapsed: Duration,
+) -> RolloutReport {
+    let mut per_env: BTreeMap<String, EnvSummary> = BTreeMap::new();
+    let mut report = RolloutReport {
+        episodes: results.len(),
+        solved: 0,
+        steps: 0,
+        faults: 0,
+        errors: Vec::new(),
+        steps_per_sec: 0.0,
+        us_per_step: 0.0,
+        elapsed_secs: elapsed.as_secs_f64(),
+        per_env: Vec::new(),
+        trajectories: Vec::with_capacity(results.len()),
+    };
+    let mut env_time = Duration::ZERO;
+    for (index, result) in results {
+        let name = jobs[index].env.name().to_owned();
+        let summary = per_env
+            .entry(name.clone())
+            .or_insert_with(|| EnvSummary { env: name.clone(), ..Default::default() });
+        summary.episodes += 1;
+        match result {
+            Ok((trajectory, time)) => {
+                env_time += time;
+                let steps = trajectory.steps.len() as u64;
+                summary.mean_steps += steps as f64;
+                summary.faults += u64::from(trajectory.faults);
+                *summary.outcomes.entry(trajectory.outcome.as_str().to_owned()).or_default() += 1;
+                if trajectory.outcome.is_solved() {
+                    summary.solved += 1;
+                    report.solved += 1;
+                }
+                report.steps += steps;
+                report.faults += u64::from(trajectory.faults);
+                report.trajectories.push(trajectory);
+            }
+            Err(error) => {
+                let kind = match &error {
+                    Error::Fault { kind, .. } => kind.as_str(),
+                    _ => FaultKind::Trap.as_str(),
+                };
+                *summary.outcomes.entry(format!("error_{kind}")).or_default() += 1;
+                report.errors.push(format!("{name} seed {}: {error}", jobs[index].seed));
+            }
+        }
+    }
+    for summary in per_env.values_mut() {
+        summary.mean_steps /= summary.episodes.max(1) as f64;
+        summary.solved_pct = 100.0 * summary.solved as f64 / summary.episodes.max(1) as f64;
+    }
+    report.per_env = per_env.into_values().collect();
+    report.steps_per_sec = report.steps as f64 / elapsed.as_secs_f64().max(1e-9);
+    report.us_per_step = env_time.as_secs_f64() * 1e6 / report.steps.max(1) as f64;
+    report
+}

@@ -1,0 +1,137 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::components;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  demo         install the wasm target if missing, build the environments, run oracle and
+               random rollouts over all of them and print the tables
+  test         install what the tests need, build the environments (and the hostile test
+               components), then run every test suite, rustfmt and clippy
+  build-envs   build envs/* into components at target/envs/<name>.wasm
+               (and tests/envs/* into target/test-envs/)
+  bench        run the criterion benchmarks and `codegym bench --json`
+  help         this text
+";
+
+pub fn run(args: &[String]) -> Result<()> {
+    let root = root();
+    match args.first().map(String::as_str) {
+        Some("build-envs") => build_envs(&root),
+        Some("demo") => demo(&root),
+        Some("test") => test(&root),
+        Some("bench") => bench(&root),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_owned)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+pub fn run_command(command: &mut Command) -> Result<()> {
+    let status = command.status().with_context(|| format!("running {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `rustup target add wasm32-unknown-unknown` unless it is already installed (offline-safe
+/// once done).
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match installed {
+        Ok(output)
+            if String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Ok(_) => run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"])),
+        // No rustup: trust that the toolchain has the target (the build will say if not).
+        Err(_) => Ok(()),
+    }
+}
+
+fn build_envs(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    let started = std::time::Instant::now();
+    let mut crates = components::discover(&root.join("envs"))?;
+    let shipped = crates.len();
+    let test_crates = components::discover(&root.join("tests/envs"))?;
+    let tests = test_crates.len();
+    crates.extend(test_crates);
+    // One cargo invocation for every crate, then split the outputs.
+    let (shipped_crates, test_crates) = crates.split_at(shipped);
+    components::build(root, &crates, &root.join("target/envs"), shipped_crates)?;
+    components::wrap(root, test_crates, &root.join("target/test-envs"))?;
+    eprintln!(
+        "built {shipped} environment components into target/envs and {tests} test components into \
+         target/test-envs in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn codegym(root: &Path) -> Command {
+    let mut command = cargo();
+    command.current_dir(root).args(["run", "--quiet", "-p", "codegym-host", "--bin", "codegym", "--"]);
+    command
+}
+
+fn demo(root: &Path) -> Result<()> {
+    build_envs(root)?;
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "--quiet",
+        "-p",
+        "codegym-host",
+        "--bin",
+        "codegym",
+    ]))?;
+    println!("\n== codegym list\n");
+    run_command(codegym(root).arg("list"))?;
+    println!("\n== codegym rollout --envs all --policy oracle --episodes 20 (per env)\n");
+    run_command(codegym(root).args(["rollout", "--envs", "all", "--policy", "oracle", "--episodes", "20"]))?;
+    println!("\n== codegym rollout --envs all --policy random --episodes 20 (per env)\n");
+    run_command(codegym(root).args(["rollout", "--envs", "all", "--policy", "random", "--episodes", "20"]))?;
+    println!("\nNext: `cargo run -p codegym-host --bin codegym -- play binary-search` to play one yourself.");
+    Ok(())
+}
+
+fn test(root: &Path) -> Result<()> {
+    run_command(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
+        .context("code is not formatted; run `cargo fmt --all`")?;
+    build_envs(root)?;
+    run_command(cargo().current_dir(root).args(["test", "--workspace", "--exclude", "xtask"]))?;
+    run_command(cargo().current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    Ok(())
+}
+
+fn bench(root: &Path) -> Result<()> {
+    build_envs(root)?;
+    run_command(cargo().current_dir(root).args(["bench", "--profile", "dev", "-p", "codegym-host"]))?;
+    run_command(codegym(root).args(["bench", "--json"]))
+}
