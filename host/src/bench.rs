@@ -18,6 +18,8 @@ pub struct BenchOptions {
     /// Episodes held alive at once for the memory figure.
     pub live_episodes: usize,
     pub samples: usize,
+    /// Difficulty of the benchmarked task config.
+    pub difficulty: u32,
 }
 
 impl Default for BenchOptions {
@@ -28,6 +30,7 @@ impl Default for BenchOptions {
             duration: Duration::from_secs(2),
             live_episodes: 100_000,
             samples: 10_000,
+            difficulty: 50,
         }
     }
 }
@@ -35,6 +38,8 @@ impl Default for BenchOptions {
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub env: String,
+    pub difficulty: u32,
+    pub config_bytes: usize,
     pub instantiate_reset_us_p50: f64,
     pub instantiate_reset_us_p99: f64,
     pub step_us_p50: f64,
@@ -53,11 +58,13 @@ pub struct BenchReport {
 pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchReport, Error> {
     let env = host.load(path)?; // compiles and fills the cache if needed
     let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop)), 0.5)? * 1e3;
-    let config = env.sample_config(1, 50)?;
+    let config = env.sample_config(1, options.difficulty)?;
     let observe = ToolCall::new("Observe", "{}");
+    let mut unlimited = env.limits();
+    unlimited.max_steps = u32::MAX;
 
     let start_times = time_n(options.samples, || env.start(&config).map(drop));
-    let mut episode = env.start(&config)?;
+    let mut episode = env.start_with(&config, unlimited)?;
     let step_times = time_n(options.samples, || {
         episode.step(&observe);
         Ok(())
@@ -67,6 +74,8 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     let (live_episodes, rss_bytes_total) = live(&env, &config, options.live_episodes)?;
     Ok(BenchReport {
         env: env.name().to_owned(),
+        difficulty: options.difficulty,
+        config_bytes: config.len(),
         instantiate_reset_us_p50: percentile(&start_times, 0.5)? * 1e6,
         instantiate_reset_us_p99: percentile(&start_times, 0.99)? * 1e6,
         step_us_p50: percentile(&step_times, 0.5)? * 1e6,

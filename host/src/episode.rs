@@ -56,7 +56,10 @@ impl Episode {
         let (result, used) =
             instance.guarded(self.env.host(), &self.limits, fuel, |b, s| b.call_reset(s, config));
         self.fuel_used += used;
-        let task = result.map_err(|kind| Error::Fault { kind, during: "reset" })?.map_err(Error::Reset)?;
+        let limit = self.limits.max_output_bytes;
+        let task = result
+            .map_err(|kind| Error::Fault { kind, during: "reset" })?
+            .map_err(|message| Error::Reset(truncate(message, limit)))?;
         if task.len() > self.limits.max_output_bytes {
             return Err(Error::Fault { kind: FaultKind::OutputTooLarge, during: "reset" });
         }
@@ -245,4 +248,17 @@ impl Episode {
             });
         result.map_err(|kind| Error::Fault { kind, during: "reference_answer" })
     }
+}
+
+/// Cut an environment's error message to `limit` bytes (on a char boundary).
+fn truncate(mut message: String, limit: usize) -> String {
+    if message.len() > limit {
+        let mut end = limit;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("… (truncated)");
+    }
+    message
 }

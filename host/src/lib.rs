@@ -31,7 +31,7 @@ pub use limits::Limits;
 pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy};
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
-pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout};
+pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout, run_episode};
 
 /// Host-side bindings of the WIT world in `wit/codegym.wit`.
 mod bindings {

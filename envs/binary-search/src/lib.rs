@@ -46,7 +46,7 @@ impl Environment for BinarySearch {
 
     fn sample_config(seed: u64, difficulty: u32) -> Config {
         let mut rng = config_rng(seed, difficulty);
-        let len = scale(difficulty, 8, 100_000);
+        let len = scale(difficulty, 8, 1000);
         let mut array = Vec::with_capacity(len);
         let mut value = rng.random_range(-1000..1000);
         for _ in 0..len {

@@ -1,0 +1,82 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use codegym_host::{BenchOptions, Host};
+
+use crate::{Global, print_json};
+
+/// Measure instantiation, step latency, throughput, memory per live episode and cached load.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Environment to measure.
+    #[arg(long, default_value = "binary-search")]
+    env: String,
+    /// Difficulty of the benchmarked task config, 0..=100.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    difficulty: u32,
+    /// Episodes held alive at once for the memory figure.
+    #[arg(long, default_value_t = 100_000)]
+    live: usize,
+    /// Live episodes stepped round-robin for the throughput figure.
+    #[arg(long, default_value_t = 1000)]
+    throughput_episodes: usize,
+    /// Seconds of the throughput loop.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Threads for the throughput loop (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Args {
+    pub fn execute(self, global: &Global) -> Result<ExitCode> {
+        let mut config = global.host_config();
+        config.pool_size =
+            u32::try_from(self.live + self.throughput_episodes + 64).context("--live is too large")?;
+        let host = Host::new(config)?;
+        let path = global.env_dir().join(format!("{}.wasm", self.env));
+        let options = BenchOptions {
+            throughput_episodes: self.throughput_episodes,
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+            duration: Duration::from_secs_f64(self.seconds.max(0.1)),
+            live_episodes: self.live,
+            difficulty: self.difficulty,
+            ..BenchOptions::default()
+        };
+        let report = codegym_host::bench(&host, &path, &options)?;
+        if self.json {
+            print_json(&report)?;
+        } else {
+            println!(
+                "env                        {} (difficulty {}, config {} bytes)",
+                report.env, report.difficulty, report.config_bytes
+            );
+            println!(
+                "instantiate + reset        p50 {:.2} µs, p99 {:.2} µs",
+                report.instantiate_reset_us_p50, report.instantiate_reset_us_p99
+            );
+            println!(
+                "Observe step               p50 {:.2} µs, p99 {:.2} µs",
+                report.step_us_p50, report.step_us_p99
+            );
+            println!(
+                "throughput                 {:.0} steps/s ({} threads, {} live episodes)",
+                report.steps_per_sec, report.threads, report.throughput_episodes
+            );
+            println!(
+                "live episodes              {} using {:.1} KiB RSS each ({:.2} GiB)",
+                report.live_episodes,
+                report.rss_bytes_per_episode / 1024.0,
+                report.rss_bytes_total as f64 / (1u64 << 30) as f64
+            );
+            println!("cached component load      {:.3} ms", report.cached_load_ms);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,123 @@
+//! `codegym`: list, play, solve, roll out, replay and benchmark environment components.
+
+mod bench;
+mod list;
+mod play;
+mod replay;
+mod rollout;
+mod show;
+mod solve;
+mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use codegym_host::{Host, HostConfig, Registry};
+
+/// Sandboxed tool-use RL environments for LLM agents, as WebAssembly components.
+#[derive(Parser)]
+#[command(name = "codegym", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Global {
+    /// Directory of environment components (`<name>.wasm`). Default: $CODEGYM_ENVS, else
+    /// ./target/envs, else the workspace's target/envs (built by `cargo xtask build-envs`).
+    #[arg(long, global = true, value_name = "DIR")]
+    env_dir: Option<PathBuf>,
+    /// Where compiled components are cached. Default: $CODEGYM_CACHE, else ~/.cache/codegym.
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    List(list::Args),
+    Show(show::Args),
+    Play(play::Args),
+    Solve(solve::Args),
+    Rollout(rollout::Args),
+    Replay(replay::Args),
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List(args) => args.execute(&cli.global),
+        Command::Show(args) => args.execute(&cli.global),
+        Command::Play(args) => args.execute(&cli.global),
+        Command::Solve(args) => args.execute(&cli.global),
+        Command::Rollout(args) => args.execute(&cli.global),
+        Command::Replay(args) => args.execute(&cli.global),
+        Command::Bench(args) => args.execute(&cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+impl Global {
+    fn env_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.env_dir {
+            return dir.clone();
+        }
+        if let Some(dir) = std::env::var_os("CODEGYM_ENVS").filter(|d| !d.is_empty()) {
+            return dir.into();
+        }
+        let local = Path::new("target/envs");
+        if local.is_dir() {
+            return local.to_owned();
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/envs")
+    }
+
+    fn host_config(&self) -> HostConfig {
+        let mut config = HostConfig::default();
+        if let Some(dir) = &self.cache_dir {
+            config.cache_dir = Some(dir.clone());
+        }
+        config
+    }
+
+    fn registry_with(&self, config: HostConfig) -> Result<Registry> {
+        let host = Host::new(config)?;
+        let dir = self.env_dir();
+        let registry = Registry::open(host, &dir).with_context(|| {
+            format!("no environment components in {} (run `cargo xtask build-envs`)", dir.display())
+        })?;
+        anyhow::ensure!(!registry.is_empty(), "no environment components in {}", dir.display());
+        Ok(registry)
+    }
+
+    fn registry(&self) -> Result<Registry> {
+        self.registry_with(self.host_config())
+    }
+}
+
+/// Print `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use codegym_core::{ActionFormat, ToolCall, canonical_arguments, parse_action};
+use codegym_host::Episode;
+
+use crate::Global;
+
+/// Play an environment yourself in the terminal, one tool call per line.
+///
+/// A line is `Name {"arg": 1}` (or just `Name` for no arguments), a JSON object
+/// `{"name": "Name", "arguments": {...}}`, or raw model output in the CodeGym or Hermes
+/// format. `:tools` lists the tools, `:task` repeats the task, `:quit` leaves.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Environment name (see `codegym list`).
+    env: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// 0..=100.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    difficulty: u32,
+}
+
+impl Args {
+    pub fn execute(self, global: &Global) -> Result<ExitCode> {
+        let registry = global.registry()?;
+        let env = registry.get(&self.env)?;
+        let config = env.sample_config(self.seed, self.difficulty)?;
+        let mut episode = env.start(&config)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{} (seed {}, difficulty {})\n\n{}\n",
+            env.name(),
+            self.seed,
+            self.difficulty,
+            episode.task()
+        )?;
+        print_tools(&mut out, &episode)?;
+        writeln!(
+            out,
+            "\nOne tool call per line, e.g. `Observe` or `{} {{...}}`. `:help` for more.",
+            first_tool(&episode)
+        )?;
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock().lines();
+        while !episode.is_done() {
+            write!(out, "> ")?;
+            out.flush()?;
+            let Some(line) = lines.next() else { break };
+            let line = line?;
+            let line = line.trim();
+            match line {
+                "" => continue,
+                ":quit" | ":q" | ":exit" => break,
+                ":tools" => print_tools(&mut out, &episode)?,
+                ":task" => writeln!(out, "{}", episode.task())?,
+                ":help" | ":h" => writeln!(out, "{}", HELP)?,
+                _ => match parse_line(line) {
+                    Ok(call) => {
+                        let step = episode.step(&call);
+                        writeln!(out, "{}", step.observation)?;
+                        writeln!(
+                            out,
+                            "  [step {}, reward {}{}]",
+                            episode.steps(),
+                            step.reward,
+                            if step.done { ", done" } else { "" }
+                        )?;
+                    }
+                    Err(message) => {
+                        writeln!(out, "error: {message} (nothing was sent; `:help` shows the syntax)")?
+                    }
+                },
+            }
+        }
+        let outcome = episode.outcome().map_or_else(|| "unfinished".to_owned(), |o| o.to_string());
+        writeln!(out, "\nEpisode over: {outcome}, reward {}, {} steps.", episode.reward(), episode.steps())?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+const HELP: &str = "\
+Lines:
+  Name                      call a tool without arguments
+  Name {\"arg\": 1}           call a tool with a JSON object of arguments
+  {\"name\": .., \"arguments\": {..}}
+  <|FunctionCallBegin|>[...]<|FunctionCallEnd|>   or   <tool_call>{...}</tool_call>
+Commands: :tools  :task  :help  :quit";
+
+fn first_tool(episode: &Episode) -> &str {
+    episode.env().info().tools.first().map_or("Observe", |t| t.name.as_str())
+}
+
+fn print_tools(out: &mut impl Write, episode: &Episode) -> Result<()> {
+    writeln!(out, "Tools:")?;
+    for tool in &episode.env().info().tools {
+        writeln!(out, "  {}: {}\n    {}", tool.name, tool.description, tool.parameters)?;
+    }
+    Ok(())
+}
+
+/// One typed line → a tool call, or a message saying what is wrong with it.
+pub fn parse_line(line: &str) -> Result<ToolCall, String> {
+    for format in [ActionFormat::CodeGym, ActionFormat::Hermes] {
+        if format.begin_marker().is_some_and(|marker| line.contains(marker)) {
+            return parse_action(line, format).map_err(|e| e.to_string());
+        }
+    }
+    if line.starts_with('{') || line.starts_with('[') {
+        return parse_action(line, ActionFormat::OpenAiTools).map_err(|e| e.to_string());
+    }
+    let (name, arguments) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(format!("`{name}` is not a tool name"));
+    }
+    let arguments = arguments.trim();
+    let arguments = if arguments.is_empty() {
+        "{}".to_owned()
+    } else {
+        canonical_arguments(arguments).map_err(|e| e.to_string())?
+    };
+    Ok(ToolCall::new(name, arguments))
+}

@@ -1,0 +1,179 @@
+//! The `codegym` binary as a user runs it, each command in a fresh process.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::workspace;
+
+struct Cli {
+    cache: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self { cache: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_codegym"));
+        command
+            .arg("--env-dir")
+            .arg(workspace().join("target/envs"))
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run codegym")
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn codegym");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn list_and_show_describe_environments() {
+    let cli = Cli::new();
+    let list = json(&cli.run(&["list", "--json"]));
+    let names: Vec<&str> =
+        list.as_array().expect("array").iter().filter_map(|i| i["name"].as_str()).collect();
+    assert!(names.contains(&"binary-search"), "{names:?}");
+    let filtered = json(&cli.run(&["list", "--category", "searching", "--json"]));
+    assert!(filtered.as_array().expect("array").iter().all(|i| i["category"] == "searching"));
+
+    let show = cli.run(&["show", "binary-search"]);
+    let text = stdout(&show);
+    assert!(show.status.success());
+    for needle in ["binary-search", "Tools:", "Get:", "\"index\"", "Done:", "Sample task"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn unknown_environment_is_a_clear_error() {
+    let output = Cli::new().run(&["show", "no-such-env"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown environment `no-such-env`") && stderr.contains("binary-search"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn play_reads_tool_calls_and_reports_bad_lines() {
+    let cli = Cli::new();
+    let solve = json(&cli.run(&["solve", "binary-search", "--seed", "5", "--json"]));
+    let answer = &solve["steps"].as_array().expect("steps").last().expect("a step")["call"]["arguments"];
+    let script = format!(
+        "Observe\nGet {{\"index\": 0}}\nGet {{oops\n??? \n:tools\n<tool_call>{{\"name\":\"Length\"}}</tool_call>\n{{\"name\":\"Done\",\"arguments\":{}}}\n",
+        answer.as_str().expect("arguments text")
+    );
+    let output = cli.run_with_stdin(&["play", "binary-search", "--seed", "5"], &script);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("error: ") && text.contains("nothing was sent"), "{text}");
+    assert!(text.contains("`???` is not a tool name"), "{text}");
+    assert!(text.contains("Result: correct"), "{text}");
+    assert!(text.contains("Episode over: solved, reward 1, 4 steps."), "{text}");
+}
+
+#[test]
+fn rollout_then_replay_in_a_fresh_process_is_identical() {
+    let cli = Cli::new();
+    let out = cli.cache.path().join("trajectories.jsonl");
+    let out_arg = out.to_str().expect("utf-8 path");
+    for policy in ["oracle", "random"] {
+        let report = json(&cli.run(&[
+            "rollout",
+            "--envs",
+            "all",
+            "--policy",
+            policy,
+            "--episodes",
+            "6",
+            "--threads",
+            "2",
+            "--out",
+            out_arg,
+            "--json",
+        ]));
+        let episodes = report["episodes"].as_u64().expect("episodes");
+        assert!(episodes >= 6, "{report}");
+        for key in ["solved", "steps", "faults", "steps_per_sec", "per_env"] {
+            assert!(report.get(key).is_some(), "missing {key} in {report}");
+        }
+        if policy == "oracle" {
+            assert_eq!(report["solved"], report["episodes"], "{report}");
+        }
+        let lines = std::fs::read_to_string(&out).expect("trajectories").lines().count() as u64;
+        assert_eq!(lines, episodes);
+        let replay = json(&cli.run(&["replay", out_arg, "--json"]));
+        assert_eq!(replay["trajectories"].as_u64(), Some(episodes), "{replay}");
+        assert_eq!(replay["identical"].as_u64(), Some(episodes), "{replay}");
+    }
+}
+
+#[test]
+fn replay_reports_a_tampered_trajectory() {
+    let cli = Cli::new();
+    let out = cli.cache.path().join("t.jsonl");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let run = cli.run(&["rollout", "--envs", "binary-search", "--episodes", "1", "--out", out_arg]);
+    assert!(run.status.success());
+    let text = std::fs::read_to_string(&out).expect("file");
+    let mut trajectory: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+    trajectory["steps"][1]["observation"] = "something else".into();
+    std::fs::write(&out, format!("{trajectory}\nnot json\n")).expect("write");
+    let output = cli.run(&["replay", out_arg]);
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("step 2 differs"), "{text}");
+    assert!(text.contains("1 differ, 1 errors"), "{text}");
+}
+
+#[test]
+fn bench_reports_every_figure() {
+    let cli = Cli::new();
+    let report = json(&cli.run(&[
+        "bench",
+        "--json",
+        "--live",
+        "200",
+        "--throughput-episodes",
+        "20",
+        "--seconds",
+        "0.2",
+    ]));
+    for key in [
+        "instantiate_reset_us_p50",
+        "step_us_p50",
+        "steps_per_sec",
+        "live_episodes",
+        "rss_bytes_per_episode",
+        "cached_load_ms",
+    ] {
+        assert!(report[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {report}");
+    }
+    assert_eq!(report["live_episodes"], 200);
+}
