@@ -199,12 +199,13 @@ fn quoted(observation: &str) -> Option<char> {
     rest.chars().next()
 }
 
-/// The stack scan, stopping at the first mismatch.
+/// The stack scan, noting where the stack becomes empty and stopping at the first mismatch.
 pub struct StackParenthesesOracle;
 
 impl Oracle for StackParenthesesOracle {
     async fn solve(agent: Agent, _task: String) {
         let len = first_int(&agent.call("Length", NoArgs {}).await).unwrap_or(0);
+        let mut best = 0;
         for index in 0..len {
             let Some(ch) = quoted(&agent.call("CharAt", serde_json::json!({ "index": index })).await) else {
                 break;
@@ -214,16 +215,18 @@ impl Oracle for StackParenthesesOracle {
                     agent.call("Push", serde_json::json!({ "ch": ch })).await;
                 }
                 Some(opener) => {
+                    // "Popped '('. Stack size: 2."
                     let popped = agent.call("Pop", NoArgs {}).await;
                     if popped.starts_with("Error:") || quoted(&popped) != Some(opener) {
-                        agent.done(false).await;
-                        return;
+                        break;
+                    }
+                    if ints(&popped).last() == Some(&0) {
+                        best = index + 1;
                     }
                 }
             }
         }
-        let top = agent.call("Peek", NoArgs {}).await;
-        agent.done(top.starts_with("The stack is empty")).await;
+        agent.done(best).await;
     }
 }
 
@@ -268,9 +271,14 @@ mod tests {
 
     #[test]
     fn answers_are_graded() {
-        for (string, expected) in [("([]{})", true), ("([)]", false), ("((", false), ("}", false)] {
+        for (string, expected) in
+            [("([]{})", 6), ("([)]", 0), ("((", 0), ("}", 0), ("()(]", 2), ("()[]((", 4)]
+        {
             assert_eq!(session(string).reference_answer(), expected.to_string(), "{string}");
-            let wrong = format!(r#"{{"answer": {}}}"#, !expected);
+            let right = format!(r#"{{"answer": {expected}}}"#);
+            let step = session(string).step(&ToolCall::new("Done", right));
+            assert!(step.done && step.reward == 1.0, "{string}");
+            let wrong = format!(r#"{{"answer": {}}}"#, expected + 2);
             let step = session(string).step(&ToolCall::new("Done", wrong));
             assert!(step.done && step.reward == 0.0, "{string}");
         }
