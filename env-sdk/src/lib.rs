@@ -8,6 +8,8 @@
 //!
 //! See `env-sdk/README.md` for a tutorial.
 
+#[cfg(target_arch = "wasm32")]
+mod allocator;
 mod config;
 mod environment;
 #[doc(hidden)]

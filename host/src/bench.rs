@@ -158,7 +158,10 @@ fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64), Error> {
                 episode.step(&observe);
                 episodes.push(episode);
             }
-            Err(Error::Instantiate(_)) if !episodes.is_empty() => break,
+            Err(Error::Instantiate(error)) if !episodes.is_empty() => {
+                eprintln!("stopped at {} live episodes: {error:#}", episodes.len());
+                break;
+            }
             Err(error) => return Err(error),
         }
     }

@@ -192,6 +192,9 @@ fn instantiate(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Resu
     let state = StoreState { memory_limit: limits.memory_bytes, memory_denied: false };
     let mut store = Store::new(host.engine(), state);
     store.limiter(|state| state);
+    // Instantiation may run code (data initialisation, start functions): meter it too.
+    store.set_fuel(limits.fuel_per_step).map_err(Error::Instantiate)?;
+    store.set_epoch_deadline(host.inner.epoch_deadline(limits.step_timeout));
     let bindings = pre.instantiate(&mut store).map_err(Error::Instantiate)?;
     Ok(Instance { store, bindings })
 }

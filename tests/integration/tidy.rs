@@ -1,0 +1,20 @@
+//! Documentation that must not drift from the code.
+
+use std::path::Path;
+
+/// The SDK tutorial's example is the real `count-evens` environment, byte for byte.
+#[test]
+fn sdk_tutorial_matches_the_count_evens_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("env-sdk/README.md")).expect("README");
+    let block = |language: &str| -> String {
+        let start = readme.find(&format!("```{language}\n")).expect("code block") + language.len() + 4;
+        let end = readme[start..].find("```").expect("closing fence") + start;
+        readme[start..end].to_owned()
+    };
+    for (language, file) in [("toml", "envs/count-evens/Cargo.toml"), ("rust", "envs/count-evens/src/lib.rs")]
+    {
+        let actual = std::fs::read_to_string(root.join(file)).expect(file);
+        assert_eq!(block(language), actual, "env-sdk/README.md's {language} block differs from {file}");
+    }
+}
