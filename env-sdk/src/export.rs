@@ -88,7 +88,7 @@ impl<E: Environment, O: Oracle> wit::Guest for Component<E, O> {
 
 /// Export an environment and its oracle as the component's `environment` world.
 ///
-/// ```ignore
+/// ```text
 /// codegym_env_sdk::export_env!(BinarySearch, BinarySearchOracle);
 /// ```
 ///

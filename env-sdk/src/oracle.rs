@@ -12,7 +12,7 @@ use serde::Serialize;
 ///
 /// Write it as straight-line async code; each `agent.call(..).await` is one turn:
 ///
-/// ```ignore
+/// ```text
 /// impl Oracle for MyOracle {
 ///     async fn solve(agent: Agent, task: String) {
 ///         let size = first_int(&agent.call("Size", NoArgs {}).await).unwrap_or(0);

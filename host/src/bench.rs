@@ -59,6 +59,9 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     let env = host.load(path)?; // compiles and fills the cache if needed
     let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop)), 0.5)? * 1e3;
     let config = env.sample_config(1, options.difficulty)?;
+    // Memory first, while the pool's slots are fresh: reused slots keep pages resident, which
+    // would hide the cost of an episode.
+    let (live_episodes, rss_bytes_total) = live(&env, &config, options.live_episodes)?;
     let observe = ToolCall::new("Observe", "{}");
     let mut unlimited = env.limits();
     unlimited.max_steps = u32::MAX;
@@ -71,7 +74,6 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     });
 
     let steps_per_sec = throughput(&env, &config, options)?;
-    let (live_episodes, rss_bytes_total) = live(&env, &config, options.live_episodes)?;
     Ok(BenchReport {
         env: env.name().to_owned(),
         difficulty: options.difficulty,

@@ -50,6 +50,9 @@ pub struct EnvSummary {
     pub outcomes: BTreeMap<String, usize>,
 }
 
+/// One finished job: its index, and its trajectory plus the time spent in the environment.
+type JobResult = (usize, Result<(Trajectory, Duration), Error>);
+
 /// Run `jobs` on `options.threads` worker threads. `policy` builds one policy per episode
 /// (given the job's index); `progress` is called after each finished episode.
 pub fn rollout(
@@ -60,8 +63,7 @@ pub fn rollout(
 ) -> RolloutReport {
     let started = Instant::now();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<(Trajectory, Duration), Error>)>> =
-        Mutex::new(Vec::with_capacity(jobs.len()));
+    let results: Mutex<Vec<JobResult>> = Mutex::new(Vec::with_capacity(jobs.len()));
     std::thread::scope(|scope| {
         for _ in 0..options.threads.max(1) {
             scope.spawn(|| {
@@ -125,11 +127,7 @@ pub fn run_episode(
     Ok((trajectory, env_time))
 }
 
-fn summarize(
-    jobs: &[Job],
-    results: Vec<(usize, Result<(Trajectory, Duration), Error>)>,
-    elapsed: Duration,
-) -> RolloutReport {
+fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> RolloutReport {
     let mut per_env: BTreeMap<String, EnvSummary> = BTreeMap::new();
     let mut report = RolloutReport {
         episodes: results.len(),
