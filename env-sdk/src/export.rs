@@ -64,8 +64,8 @@ impl<E: Environment, O: Oracle> wit::Guest for Component<E, O> {
         with_session::<E, _>(|session| session.reset(&config))
     }
 
-    fn step(call: wit::ToolCall) -> wit::StepResult {
-        let call = codegym_core::ToolCall { name: call.name, arguments: call.arguments };
+    fn step(name: String, arguments: String) -> wit::StepResult {
+        let call = codegym_core::ToolCall { name, arguments };
         let step = with_session::<E, _>(|session| session.step(&call));
         wit::StepResult { observation: step.observation, reward: step.reward, done: step.done }
     }

@@ -26,7 +26,7 @@ pub use environment::{Environment, Meta};
 pub use oracle::{Agent, Oracle, OracleDriver};
 pub use session::Session;
 pub use text::{first_int, ints};
-pub use tools::{NoArgs, ToolOutput, Tools};
+pub use tools::{IndexArgs, NoArgs, ToolOutput, Tools};
 
 pub use rand;
 pub use schemars;
@@ -38,8 +38,8 @@ pub mod prelude {
     pub use crate::rand::seq::SliceRandom as _;
     pub use crate::rand::{Rng as _, RngExt as _};
     pub use crate::{
-        Agent, ConfigRng, Environment, Meta, NoArgs, Oracle, Tools, config_rng, export_env, first_int, ints,
-        scale,
+        Agent, ConfigRng, Environment, IndexArgs, Meta, NoArgs, Oracle, Tools, config_rng, export_env,
+        first_int, ints, scale,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -24,6 +24,15 @@ impl OracleRun {
     }
 }
 
+/// A session already reset to `config` (JSON), for unit tests that drive tools directly.
+pub fn session<E: Environment>(config: &str) -> Session<E> {
+    let mut session = Session::new();
+    if let Err(error) = session.reset(config) {
+        panic!("{}: reset failed on {config}: {error}", E::META.name);
+    }
+    session
+}
+
 /// Run the oracle on the config for `(seed, difficulty)` for at most [`MAX_STEPS`] calls.
 pub fn run_oracle<E: Environment, O: Oracle>(seed: u64, difficulty: u32) -> OracleRun {
     let config = Session::<E>::sample_config(seed, difficulty);

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
+/// Arguments of the many tools that take one position (`{"index": 3}`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexArgs {
+    /// Zero-based position.
+    pub index: usize,
+}
+
 /// What a tool returns: a plain observation, or `Err` for a domain error the agent should
 /// see as `Error: ...` (an index out of range, an illegal move).
 pub trait ToolOutput {

@@ -125,15 +125,8 @@ impl Episode {
             return self
                 .end(Outcome::Fault(FaultKind::Trap), "Error: the environment is unavailable.".into());
         };
-        let (result, used) = instance.guarded(self.env.host(), &self.limits, fuel, |b, s| {
-            b.call_step(
-                s,
-                &crate::bindings::exports::codegym::env::environment::ToolCall {
-                    name: call.name.clone(),
-                    arguments: call.arguments.clone(),
-                },
-            )
-        });
+        let (result, used) = instance
+            .guarded(self.env.host(), &self.limits, fuel, |b, s| b.call_step(s, &call.name, &call.arguments));
         self.fuel_used += used;
         let fault = match result {
             Ok(step) if step.observation.len() > self.limits.max_output_bytes => FaultKind::OutputTooLarge,
@@ -205,12 +198,9 @@ impl Episode {
             instance.guarded(host, &self.limits, self.limits.fuel_per_step, |b, s| b.call_reset(s, config));
         result.map_err(|kind| Error::Fault { kind, during: "replay" })?.map_err(Error::Reset)?;
         for (index, call) in self.log.calls.iter().enumerate() {
-            let wit_call = crate::bindings::exports::codegym::env::environment::ToolCall {
-                name: call.name.clone(),
-                arguments: call.arguments.clone(),
-            };
-            let (result, _) = instance
-                .guarded(host, &self.limits, self.limits.fuel_per_step, |b, s| b.call_step(s, &wit_call));
+            let (result, _) = instance.guarded(host, &self.limits, self.limits.fuel_per_step, |b, s| {
+                b.call_step(s, &call.name, &call.arguments)
+            });
             if let Err(kind) = result {
                 return Err(Error::ReplayDiverged { index, reason: format!("fault: {kind}") });
             }

@@ -19,13 +19,6 @@ pub struct BinarySearch {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct GetArgs {
-    /// Zero-based position to read.
-    index: usize,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct MidpointArgs {
     /// Lower bound of the search range (inclusive).
     low: i64,
@@ -91,7 +84,7 @@ impl Environment for BinarySearch {
             .add("Length", "Return the number of elements in the array.", |env: &mut Self, _: NoArgs| {
                 format!("{}", env.config.array.len())
             })
-            .add("Get", "Return the element at `index`.", |env: &mut Self, args: GetArgs| {
+            .add("Get", "Return the array element at `index`.", |env: &mut Self, args: IndexArgs| {
                 env.reads += 1;
                 match env.config.array.get(args.index) {
                     Some(value) => Ok(format!("{value}")),

@@ -10,15 +10,6 @@ pub struct CountEvens {
     config: Config,
 }
 
-/// Tool arguments are typed; their JSON Schema is generated from this struct, and the doc
-/// comments become the parameter descriptions the agent reads.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct GetArgs {
-    /// Zero-based position.
-    index: usize,
-}
-
 impl Environment for CountEvens {
     type Config = Config;
     type Answer = usize; // what `Done` takes
@@ -53,11 +44,14 @@ impl Environment for CountEvens {
     }
 
     fn tools(tools: &mut Tools<Self>) {
+        // Tool arguments are typed: the SDK has `NoArgs` and `IndexArgs`, and any struct
+        // deriving `Deserialize` and `JsonSchema` will do. Its JSON Schema is generated, and
+        // its doc comments become the parameter descriptions the agent reads.
         tools
             .add("Length", "Number of elements.", |env: &mut Self, _: NoArgs| {
                 env.config.numbers.len().to_string()
             })
-            .add("Get", "The element at `index`.", |env: &mut Self, args: GetArgs| {
+            .add("Get", "The array element at `index`.", |env: &mut Self, args: IndexArgs| {
                 // An `Err` becomes the observation "Error: ..."; tools never panic.
                 env.config
                     .numbers

@@ -362,17 +362,11 @@ export_env!(GridShortestPath, GridShortestPathOracle);
 
 #[cfg(test)]
 mod tests {
-    use codegym_env_sdk::{Session, ToolCall};
+    use codegym_env_sdk::{Session, ToolCall, testing};
 
     use super::*;
 
     const CONFIG: &str = r##"{"grid": ["..#", "#..", "..."], "start": [0, 0], "goal": [2, 0]}"##;
-
-    fn session(config: &str) -> Session<GridShortestPath> {
-        let mut session = Session::new();
-        session.reset(config).expect("valid config");
-        session
-    }
 
     #[test]
     fn oracle_solves_every_difficulty() {
@@ -381,7 +375,7 @@ mod tests {
 
     #[test]
     fn tools_reject_bad_cells() {
-        let mut session = session(CONFIG);
+        let mut session = testing::session::<GridShortestPath>(CONFIG);
         for call in [
             ToolCall::new("Neighbors", r#"{"row": 3, "col": 0}"#),
             ToolCall::new("Neighbors", r#"{"row": 0, "col": 2}"#),
@@ -401,11 +395,12 @@ mod tests {
     #[test]
     fn answers_are_graded() {
         // The path goes around the wall at (1, 0): 4 moves.
-        assert_eq!(session(CONFIG).reference_answer(), "4");
-        let step = session(CONFIG).step(&ToolCall::new("Done", r#"{"answer": 2}"#));
+        assert_eq!(testing::session::<GridShortestPath>(CONFIG).reference_answer(), "4");
+        let step =
+            testing::session::<GridShortestPath>(CONFIG).step(&ToolCall::new("Done", r#"{"answer": 2}"#));
         assert!(step.done && step.reward == 0.0);
         let walled = r##"{"grid": [".#", "#."], "start": [0, 0], "goal": [1, 1]}"##;
-        assert_eq!(session(walled).reference_answer(), "-1");
+        assert_eq!(testing::session::<GridShortestPath>(walled).reference_answer(), "-1");
         assert!(
             Session::<GridShortestPath>::new()
                 .reset(r##"{"grid": [".#"], "start": [0, 0], "goal": [0, 1]}"##)

@@ -25,13 +25,6 @@ pub struct LongestIncreasingSubsequence {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IndexArgs {
-    /// Zero-based position.
-    index: usize,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct SetDpArgs {
     /// Zero-based position of the DP entry.
     index: usize,
@@ -116,7 +109,7 @@ impl Environment for LongestIncreasingSubsequence {
             })
             .add(
                 "Get",
-                "Return the element at `index`, as `a[index] = value`.",
+                "Return the array element at `index`, as `a[index] = value`.",
                 |env: &mut Self, args: IndexArgs| {
                     env.check(args.index)?;
                     env.reads += 1;
@@ -205,17 +198,11 @@ export_env!(LongestIncreasingSubsequence, LongestIncreasingSubsequenceOracle);
 
 #[cfg(test)]
 mod tests {
-    use codegym_env_sdk::{Session, ToolCall};
+    use codegym_env_sdk::{Session, ToolCall, testing};
 
     use super::*;
 
     const CONFIG: &str = r#"{"array": [10, 9, 2, 5, 3, 7, 101, 18]}"#;
-
-    fn session() -> Session<LongestIncreasingSubsequence> {
-        let mut session = Session::new();
-        session.reset(CONFIG).expect("valid config");
-        session
-    }
 
     #[test]
     fn oracle_solves_every_difficulty() {
@@ -227,7 +214,7 @@ mod tests {
 
     #[test]
     fn tools_reject_bad_input_and_compute_the_inner_loop() {
-        let mut session = session();
+        let mut session = testing::session::<LongestIncreasingSubsequence>(CONFIG);
         for call in [
             ToolCall::new("Get", r#"{"index": 8}"#),
             ToolCall::new("GetDp", r#"{"index": 100}"#),
@@ -248,10 +235,12 @@ mod tests {
 
     #[test]
     fn answers_are_graded() {
-        assert_eq!(session().reference_answer(), "4");
-        let step = session().step(&ToolCall::new("Done", r#"{"answer": 3}"#));
+        assert_eq!(testing::session::<LongestIncreasingSubsequence>(CONFIG).reference_answer(), "4");
+        let step = testing::session::<LongestIncreasingSubsequence>(CONFIG)
+            .step(&ToolCall::new("Done", r#"{"answer": 3}"#));
         assert!(step.done && step.reward == 0.0);
-        let step = session().step(&ToolCall::new("Done", r#"{"answer": 4}"#));
+        let step = testing::session::<LongestIncreasingSubsequence>(CONFIG)
+            .step(&ToolCall::new("Done", r#"{"answer": 4}"#));
         assert!(step.done && step.reward == 1.0);
         assert!(Session::<LongestIncreasingSubsequence>::new().reset(r#"{"array": []}"#).is_err());
     }

@@ -25,13 +25,6 @@ pub struct MergeIntervals {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IndexArgs {
-    /// Zero-based position in the (possibly sorted) list of intervals.
-    index: usize,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct AppendArgs {
     /// Start of the interval to append.
     start: i64,
@@ -140,7 +133,8 @@ impl Environment for MergeIntervals {
             )
             .add(
                 "GetInterval",
-                "Return the interval at `index` of the hidden list, as `interval index = [start, end]`.",
+                "Return the interval at `index` of the hidden (possibly sorted) list, as \
+                 `interval index = [start, end]`.",
                 |env: &mut Self, args: IndexArgs| match env.intervals.get(args.index) {
                     Some([start, end]) => Ok(format!("interval {} = [{start}, {end}]", args.index)),
                     None => Err(format!(
@@ -222,17 +216,11 @@ export_env!(MergeIntervals, MergeIntervalsOracle);
 
 #[cfg(test)]
 mod tests {
-    use codegym_env_sdk::{Session, ToolCall};
+    use codegym_env_sdk::{Session, ToolCall, testing};
 
     use super::*;
 
     const CONFIG: &str = r#"{"intervals": [[8, 10], [1, 3], [15, 18], [2, 6], [6, 7]]}"#;
-
-    fn session() -> Session<MergeIntervals> {
-        let mut session = Session::new();
-        session.reset(CONFIG).expect("valid config");
-        session
-    }
 
     #[test]
     fn oracle_solves_every_difficulty() {
@@ -241,7 +229,7 @@ mod tests {
 
     #[test]
     fn tools_reject_bad_input() {
-        let mut session = session();
+        let mut session = testing::session::<MergeIntervals>(CONFIG);
         for call in [
             ToolCall::new("GetInterval", r#"{"index": 5}"#),
             ToolCall::new("ExtendLast", r#"{"end": 3}"#),
@@ -260,11 +248,12 @@ mod tests {
 
     #[test]
     fn answers_are_graded() {
-        assert_eq!(session().reference_answer(), "[[1,7],[8,10],[15,18]]");
+        assert_eq!(testing::session::<MergeIntervals>(CONFIG).reference_answer(), "[[1,7],[8,10],[15,18]]");
         let unmerged = r#"{"answer": [[1, 6], [6, 7], [8, 10], [15, 18]]}"#;
-        let step = session().step(&ToolCall::new("Done", unmerged));
+        let step = testing::session::<MergeIntervals>(CONFIG).step(&ToolCall::new("Done", unmerged));
         assert!(step.done && step.reward == 0.0);
-        let step = session().step(&ToolCall::new("Done", r#"{"answer": [[1, 7], [8, 10], [15, 18]]}"#));
+        let step = testing::session::<MergeIntervals>(CONFIG)
+            .step(&ToolCall::new("Done", r#"{"answer": [[1, 7], [8, 10], [15, 18]]}"#));
         assert!(step.done && step.reward == 1.0);
         assert!(Session::<MergeIntervals>::new().reset(r#"{"intervals": [[3, 1]]}"#).is_err());
     }

@@ -27,13 +27,6 @@ pub struct StackParentheses {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IndexArgs {
-    /// Zero-based position in the string.
-    index: usize,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct PushArgs {
     /// One bracket character to push, e.g. "(".
     ch: char,
@@ -153,7 +146,7 @@ impl Environment for StackParentheses {
             })
             .add(
                 "CharAt",
-                "Return the character at `index`, as `s[index] = 'c'`.",
+                "Return the character of the string at `index`, as `s[index] = 'c'`.",
                 |env: &mut Self, args: IndexArgs| match env.chars.get(args.index) {
                     Some(ch) => Ok(format!("s[{}] = '{ch}'", args.index)),
                     None => Err(format!("index {} is out of range (length {})", args.index, env.chars.len())),
@@ -239,9 +232,7 @@ mod tests {
     use super::*;
 
     fn session(string: &str) -> Session<StackParentheses> {
-        let mut session = Session::new();
-        session.reset(&serde_json::json!({ "string": string }).to_string()).expect("valid config");
-        session
+        codegym_env_sdk::testing::session(&serde_json::json!({ "string": string }).to_string())
     }
 
     #[test]

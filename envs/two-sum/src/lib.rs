@@ -30,13 +30,6 @@ pub struct TwoSum {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct GetArgs {
-    /// Zero-based position to read.
-    index: usize,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct RememberArgs {
     /// The key to store: an element's value.
     value: i64,
@@ -161,8 +154,8 @@ impl Environment for TwoSum {
             })
             .add(
                 "Get",
-                "Return the element at `index`, as `a[index] = value`.",
-                |env: &mut Self, args: GetArgs| {
+                "Return the array element at `index`, as `a[index] = value`.",
+                |env: &mut Self, args: IndexArgs| {
                     env.reads += 1;
                     match env.config.array.get(args.index) {
                         Some(value) => Ok(format!("a[{}] = {value}", args.index)),
@@ -236,15 +229,9 @@ export_env!(TwoSum, TwoSumOracle);
 
 #[cfg(test)]
 mod tests {
-    use codegym_env_sdk::{Session, ToolCall};
+    use codegym_env_sdk::{Session, ToolCall, testing};
 
     use super::*;
-
-    fn session(config: &str) -> Session<TwoSum> {
-        let mut session = Session::new();
-        session.reset(config).expect("valid config");
-        session
-    }
 
     #[test]
     fn oracle_solves_every_difficulty() {
@@ -253,7 +240,7 @@ mod tests {
 
     #[test]
     fn tools_report_errors_and_lookups() {
-        let mut session = session(r#"{"array": [2, 7, 11, 15], "target": 9}"#);
+        let mut session = testing::session::<TwoSum>(r#"{"array": [2, 7, 11, 15], "target": 9}"#);
         let step = session.step(&ToolCall::new("Get", r#"{"index": 4}"#));
         assert!(step.observation.starts_with("Error:"), "{}", step.observation);
         let step = session.step(&ToolCall::new("Remember", r#"{"value": 2, "index": 9}"#));
@@ -268,9 +255,9 @@ mod tests {
     #[test]
     fn answers_are_graded() {
         let config = r#"{"array": [2, 7, 11, 15], "target": 9}"#;
-        let step = session(config).step(&ToolCall::new("Done", r#"{"answer": [0, 2]}"#));
+        let step = testing::session::<TwoSum>(config).step(&ToolCall::new("Done", r#"{"answer": [0, 2]}"#));
         assert!(step.done && step.reward == 0.0);
-        let step = session(config).step(&ToolCall::new("Done", r#"{"answer": [0, 1]}"#));
+        let step = testing::session::<TwoSum>(config).step(&ToolCall::new("Done", r#"{"answer": [0, 1]}"#));
         assert!(step.done && step.reward == 1.0);
     }
 

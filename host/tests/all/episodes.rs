@@ -82,3 +82,24 @@ fn trajectories_replay_identically() {
         }
     }
 }
+
+#[test]
+fn a_scripted_policy_replays_the_oracles_calls() {
+    let (host, _cache) = host_with(|_| {});
+    let env = load(&host, "envs", "binary-search");
+    let job = codegym_host::Job { env: env.clone(), seed: 11, difficulty: 50 };
+    let (oracle, _) =
+        codegym_host::run_episode(&job, &mut codegym_host::OraclePolicy::default(), env.limits())
+            .expect("oracle episode");
+    let calls = oracle.steps.iter().map(|s| s.call.clone()).collect();
+    let mut scripted = codegym_host::ScriptedPolicy::new(calls);
+    let (replayed, _) =
+        codegym_host::run_episode(&job, &mut scripted, env.limits()).expect("scripted episode");
+    assert_eq!(replayed.outcome, Outcome::Solved);
+    assert_eq!(replayed.policy, "scripted");
+    assert_eq!(replayed.steps, oracle.steps);
+    // A script that stops early leaves the episode abandoned, not solved.
+    let mut short = codegym_host::ScriptedPolicy::new(vec![call("Observe", "{}")]);
+    let (abandoned, _) = codegym_host::run_episode(&job, &mut short, env.limits()).expect("short episode");
+    assert_eq!((abandoned.outcome, abandoned.steps.len()), (Outcome::Abandoned, 1));
+}
