@@ -118,7 +118,16 @@ fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
         .context("code is not formatted; run `cargo fmt --all`")?;
     build_envs(root)?;
-    run_command(cargo().current_dir(root).args(["test", "--workspace", "--exclude", "xtask"]))?;
+    // `--profile dev`: the same artifacts as `cargo build`/`cargo run` (the CLI, the demo),
+    // so wasmtime is compiled once per checkout, not once per profile.
+    run_command(cargo().current_dir(root).args([
+        "test",
+        "--profile",
+        "dev",
+        "--workspace",
+        "--exclude",
+        "xtask",
+    ]))?;
     run_command(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
