@@ -13,6 +13,7 @@ fn episodes(c: &mut Criterion) {
     let config = env.sample_config(1, 50).expect("config");
     let mut limits = env.limits();
     limits.max_steps = u32::MAX;
+    limits.fuel_per_episode = u64::MAX;
 
     c.bench_function("instantiate_reset", |b| b.iter(|| env.start(&config).expect("start")));
 

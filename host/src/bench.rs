@@ -65,6 +65,7 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     let observe = ToolCall::new("Observe", "{}");
     let mut unlimited = env.limits();
     unlimited.max_steps = u32::MAX;
+    unlimited.fuel_per_episode = u64::MAX;
 
     let start_times = time_n(options.samples, || env.start(&config).map(drop));
     let mut episode = env.start_with(&config, unlimited)?;
@@ -121,6 +122,7 @@ fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Er
     let per_thread = options.throughput_episodes.div_ceil(threads);
     let mut limits = env.limits();
     limits.max_steps = u32::MAX;
+    limits.fuel_per_episode = u64::MAX;
     let started = Instant::now();
     let counts = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
