@@ -92,8 +92,13 @@ impl<E: Environment> Session<E> {
         if call.name == DONE {
             return self.done(&call.arguments);
         }
-        let observation = self.tools.call(state, &call.name, &call.arguments);
-        Step { observation, reward: 0.0, done: false }
+        match self.tools.call(state, &call.name, &call.arguments) {
+            Some(observation) => Step { observation, reward: 0.0, done: false },
+            None => {
+                let known: Vec<&str> = self.tools.names().chain([DONE]).collect();
+                error_step(&format!("unknown tool `{}`. Available tools: {}.", call.name, known.join(", ")))
+            }
+        }
     }
 
     fn done(&mut self, arguments: &str) -> Step {

@@ -111,17 +111,14 @@ impl<E> Tools<E> {
         self.entries.iter().find(|entry| entry.name == name)
     }
 
-    /// Run tool `name` with JSON `arguments`. Unknown tools and bad arguments become
-    /// `Error: ...` observations.
-    pub(crate) fn call(&self, env: &mut E, name: &str, arguments: &str) -> String {
-        let Some(entry) = self.find(name) else {
-            let known = self.names().collect::<Vec<_>>().join(", ");
-            return format!("Error: unknown tool `{name}`. Available tools: {known}.");
-        };
+    /// Run tool `name` with JSON `arguments`; `None` if there is no such tool. Bad arguments
+    /// become `Error: ...` observations.
+    pub(crate) fn call(&self, env: &mut E, name: &str, arguments: &str) -> Option<String> {
+        let entry = self.find(name)?;
         let arguments = if arguments.trim().is_empty() { "{}" } else { arguments };
-        match (entry.handler)(env, arguments) {
+        Some(match (entry.handler)(env, arguments) {
             Ok(observation) => observation,
             Err(error) => format!("Error: invalid arguments for {name}: {error}."),
-        }
+        })
     }
 }

@@ -163,7 +163,13 @@ fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64), Error> {
                 episodes.push(episode);
             }
             Err(Error::Instantiate(error)) if !episodes.is_empty() => {
-                eprintln!("stopped at {} live episodes: {error:#}", episodes.len());
+                let map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default();
+                eprintln!(
+                    "stopped at {} live episodes: {error:#}. Each live episode maps ~4 memory regions; \
+                     vm.max_map_count is {} (raise it with `sysctl -w vm.max_map_count=1048576`).",
+                    episodes.len(),
+                    map_count.trim()
+                );
                 break;
             }
             Err(error) => return Err(error),

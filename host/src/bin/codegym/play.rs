@@ -41,8 +41,7 @@ impl Args {
         print_tools(&mut out, &episode)?;
         writeln!(
             out,
-            "\nOne tool call per line, e.g. `Observe` or `{} {{...}}`. `:help` for more.",
-            first_tool(&episode)
+            "\nOne tool call per line, e.g. `Observe` or `Done {{\"answer\": ...}}`. `:help` for more."
         )?;
         let stdin = std::io::stdin();
         let mut lines = stdin.lock().lines();
@@ -90,16 +89,38 @@ Lines:
   <|FunctionCallBegin|>[...]<|FunctionCallEnd|>   or   <tool_call>{...}</tool_call>
 Commands: :tools  :task  :help  :quit";
 
-fn first_tool(episode: &Episode) -> &str {
-    episode.env().info().tools.first().map_or("Observe", |t| t.name.as_str())
-}
-
 fn print_tools(out: &mut impl Write, episode: &Episode) -> Result<()> {
     writeln!(out, "Tools:")?;
     for tool in &episode.env().info().tools {
-        writeln!(out, "  {}: {}\n    {}", tool.name, tool.description, tool.parameters)?;
+        let schema: serde_json::Value = serde_json::from_str(&tool.parameters).unwrap_or_default();
+        let properties = schema.get("properties").and_then(|p| p.as_object());
+        let fields: Vec<String> = properties
+            .into_iter()
+            .flatten()
+            .map(|(name, property)| format!("\"{name}\": {}", type_name(property)))
+            .collect();
+        let call = if fields.is_empty() {
+            tool.name.clone()
+        } else {
+            format!("{} {{{}}}", tool.name, fields.join(", "))
+        };
+        writeln!(out, "  {call}\n      {}", tool.description)?;
     }
     Ok(())
+}
+
+/// A short type for a JSON Schema property: `integer`, `[integer]`, `string`, ...
+fn type_name(schema: &serde_json::Value) -> String {
+    match schema.get("type") {
+        Some(serde_json::Value::String(kind)) if kind == "array" => {
+            format!("[{}]", schema.get("items").map_or_else(|| "...".to_owned(), type_name))
+        }
+        Some(serde_json::Value::String(kind)) => kind.clone(),
+        Some(serde_json::Value::Array(kinds)) => {
+            kinds.iter().filter_map(|k| k.as_str()).collect::<Vec<_>>().join(" | ")
+        }
+        _ => "value".to_owned(),
+    }
 }
 
 /// One typed line → a tool call, or a message saying what is wrong with it.
