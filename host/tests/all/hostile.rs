@@ -23,6 +23,8 @@ fn each_misbehaving_tool_is_a_distinct_fault_and_is_rolled_back() {
         ("Spin", FaultKind::OutOfFuel),
         ("Grow", FaultKind::Memory),
         ("Recurse", FaultKind::StackOverflow),
+        // Runs off the bottom of linear memory: an out-of-bounds access, so a plain trap.
+        ("DeepStack", FaultKind::Trap),
         ("Panic", FaultKind::Panic),
         ("Big", FaultKind::OutputTooLarge),
     ];

@@ -55,6 +55,18 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth - 1).wrapping_mul(3).wrapping_add(depth)
 }
 
+/// Recursion whose frames live in linear memory (an address-taken buffer), so it runs off the
+/// bottom of the component's 32 KiB shadow stack rather than exhausting the engine's stack.
+#[inline(never)]
+fn deep_frames(depth: u64) -> u64 {
+    let mut buffer = [depth; 64];
+    black_box(&mut buffer);
+    if depth == 0 {
+        return buffer[1];
+    }
+    deep_frames(depth - 1).wrapping_add(buffer[3])
+}
+
 impl Environment for Hostile {
     type Config = Config;
     type Answer = i64;
@@ -110,6 +122,9 @@ impl Environment for Hostile {
             })
             .add("Recurse", "Recurse without end.", |_: &mut Self, args: RecurseArgs| {
                 recurse(black_box(args.depth.unwrap_or(u64::MAX))).to_string()
+            })
+            .add("DeepStack", "Overflow the shadow stack in linear memory.", |_: &mut Self, _: NoArgs| {
+                deep_frames(black_box(u64::MAX)).to_string()
             })
             .add("Panic", "Panic.", |env: &mut Self, _: NoArgs| -> String {
                 env.count += 1000;
