@@ -50,6 +50,9 @@ pub struct BenchReport {
     pub live_episodes: usize,
     pub rss_bytes_per_episode: f64,
     pub rss_bytes_total: u64,
+    /// Proportional set size per episode: like RSS, but a page shared by N mappings (the
+    /// component's read-only data, mapped copy-on-write into every instance) counts 1/N.
+    pub pss_bytes_per_episode: f64,
     pub cached_load_ms: f64,
 }
 
@@ -61,7 +64,7 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     let config = env.sample_config(1, options.difficulty)?;
     // Memory first, while the pool's slots are fresh: reused slots keep pages resident, which
     // would hide the cost of an episode.
-    let (live_episodes, rss_bytes_total) = live(&env, &config, options.live_episodes)?;
+    let (live_episodes, rss_bytes_total, pss_bytes_total) = live(&env, &config, options.live_episodes)?;
     let observe = ToolCall::new("Observe", "{}");
     let mut unlimited = env.limits();
     unlimited.max_steps = u32::MAX;
@@ -89,6 +92,7 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
         live_episodes,
         rss_bytes_per_episode: rss_bytes_total as f64 / live_episodes.max(1) as f64,
         rss_bytes_total,
+        pss_bytes_per_episode: pss_bytes_total as f64 / live_episodes.max(1) as f64,
         cached_load_ms,
     })
 }
@@ -150,10 +154,11 @@ fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Er
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Start `count` episodes and keep them alive; returns how many started and the RSS they
-/// added. Stops early (reporting what it reached) when the instance pool is full.
-fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64), Error> {
+/// Start `count` episodes and keep them alive; returns how many started and the RSS and PSS
+/// they added. Stops early (reporting what it reached) when instances cannot be created.
+fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64, u64), Error> {
     let before = rss_bytes();
+    let pss_before = pss_bytes();
     let mut episodes = Vec::with_capacity(count);
     let observe = ToolCall::new("Observe", "{}");
     for _ in 0..count {
@@ -176,7 +181,8 @@ fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64), Error> {
         }
     }
     let after = rss_bytes();
-    Ok((episodes.len(), after.saturating_sub(before)))
+    let pss_after = pss_bytes();
+    Ok((episodes.len(), after.saturating_sub(before), pss_after.saturating_sub(pss_before)))
 }
 
 /// Resident set size of this process, from `/proc/self/statm` (0 where unavailable).
@@ -184,4 +190,16 @@ pub(crate) fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
     pages * 4096
+}
+
+/// Proportional set size of this process, from `/proc/self/smaps_rollup` (0 where
+/// unavailable).
+fn pss_bytes() -> u64 {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let kib = rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    kib * 1024
 }

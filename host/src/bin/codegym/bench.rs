@@ -70,9 +70,10 @@ impl Args {
                 report.steps_per_sec, report.threads, report.throughput_episodes
             );
             println!(
-                "live episodes              {} using {:.1} KiB RSS each ({:.2} GiB)",
+                "live episodes              {} using {:.1} KiB RSS ({:.1} KiB PSS) each, {:.2} GiB RSS in all",
                 report.live_episodes,
                 report.rss_bytes_per_episode / 1024.0,
+                report.pss_bytes_per_episode / 1024.0,
                 report.rss_bytes_total as f64 / (1u64 << 30) as f64
             );
             println!("cached component load      {:.3} ms", report.cached_load_ms);
