@@ -60,7 +60,7 @@ pub struct BenchReport {
 /// have been built with a pool large enough for `live_episodes` (see `HostConfig::pool_size`).
 pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchReport, Error> {
     let env = host.load(path)?; // compiles and fills the cache if needed
-    let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop)), 0.5)? * 1e3;
+    let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop))?, 0.5) * 1e3;
     let config = env.sample_config(1, options.difficulty)?;
     // Memory first, while the pool's slots are fresh: reused slots keep pages resident, which
     // would hide the cost of an episode.
@@ -70,22 +70,22 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
     unlimited.max_steps = u32::MAX;
     unlimited.fuel_per_episode = u64::MAX;
 
-    let start_times = time_n(options.samples, || env.start(&config).map(drop));
+    let start_times = time_n(options.samples, || env.start(&config).map(drop))?;
     let mut episode = env.start_with(&config, unlimited)?;
     let step_times = time_n(options.samples, || {
         episode.step(&observe);
         Ok(())
-    });
+    })?;
 
     let steps_per_sec = throughput(&env, &config, options)?;
     Ok(BenchReport {
         env: env.name().to_owned(),
         difficulty: options.difficulty,
         config_bytes: config.len(),
-        instantiate_reset_us_p50: percentile(&start_times, 0.5)? * 1e6,
-        instantiate_reset_us_p99: percentile(&start_times, 0.99)? * 1e6,
-        step_us_p50: percentile(&step_times, 0.5)? * 1e6,
-        step_us_p99: percentile(&step_times, 0.99)? * 1e6,
+        instantiate_reset_us_p50: percentile(&start_times, 0.5) * 1e6,
+        instantiate_reset_us_p99: percentile(&start_times, 0.99) * 1e6,
+        step_us_p50: percentile(&step_times, 0.5) * 1e6,
+        step_us_p99: percentile(&step_times, 0.99) * 1e6,
         steps_per_sec,
         threads: options.threads,
         throughput_episodes: options.throughput_episodes,
@@ -108,15 +108,11 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>
     Ok(times)
 }
 
-fn percentile(times: &Result<Vec<f64>, Error>, q: f64) -> Result<f64, Error> {
-    let times = match times {
-        Ok(times) => times,
-        Err(error) => return Err(Error::Reset(format!("benchmark run failed: {error}"))),
-    };
-    let mut sorted = times.clone();
+fn percentile(times: &[f64], q: f64) -> f64 {
+    let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    Ok(sorted.get(index).copied().unwrap_or(0.0))
+    let index = ((sorted.len().saturating_sub(1)) as f64 * q).round() as usize;
+    sorted.get(index).copied().unwrap_or(0.0)
 }
 
 /// `Observe` steps per second over all threads, each stepping its share of the live

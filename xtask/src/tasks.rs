@@ -88,10 +88,25 @@ fn build_envs(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The CLI as built by [`build_cli`].
 fn codegym(root: &Path) -> Command {
-    let mut command = cargo();
-    command.current_dir(root).args(["run", "--quiet", "-p", "codegym-host", "--bin", "codegym", "--"]);
-    command
+    Command::new(root.join("target/debug/codegym"))
+}
+
+/// Build the CLI with the workspace's feature set (`--workspace`), which is exactly the one
+/// `cargo test --workspace` resolves: the CLI, the demo and the tests share one build of
+/// wasmtime. (`cargo build -p codegym-host` alone would resolve fewer features and rebuild.)
+fn build_cli(root: &Path) -> Result<()> {
+    run_command(cargo().current_dir(root).args([
+        "build",
+        "--quiet",
+        "--profile",
+        "dev",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--bins",
+    ]))
 }
 
 fn demo(root: &Path) -> Result<()> {
@@ -110,7 +125,7 @@ fn demo(root: &Path) -> Result<()> {
     run_command(codegym(root).args(["rollout", "--envs", "all", "--policy", "oracle", "--episodes", "20"]))?;
     println!("\n== codegym rollout --envs all --policy random --episodes 20 (per env)\n");
     run_command(codegym(root).args(["rollout", "--envs", "all", "--policy", "random", "--episodes", "20"]))?;
-    println!("\nNext: `cargo run -p codegym-host --bin codegym -- play binary-search` to play one yourself.");
+    println!("\nNext: `target/debug/codegym play binary-search` to play one yourself.");
     Ok(())
 }
 
@@ -141,6 +156,7 @@ fn test(root: &Path) -> Result<()> {
 
 fn bench(root: &Path) -> Result<()> {
     build_envs(root)?;
+    build_cli(root)?;
     run_command(cargo().current_dir(root).args(["bench", "--profile", "dev", "-p", "codegym-host"]))?;
     run_command(codegym(root).args(["bench", "--json"]))
 }
