@@ -137,11 +137,8 @@ impl Env {
 
     /// The task configuration (JSON) for `(seed, difficulty)`.
     pub fn sample_config(&self, seed: u64, difficulty: u32) -> Result<String, Error> {
-        let limits = self.limits();
-        let mut instance = self.instantiate(&limits)?;
-        let (result, _) = instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| {
-            b.call_sample_config(s, seed, difficulty)
-        });
+        let (_, result) =
+            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_sample_config(s, seed, difficulty))?;
         result.map_err(|kind| Error::Fault { kind, during: "sample_config" })
     }
 
@@ -157,19 +154,27 @@ impl Env {
 
     /// Start the oracle in an instance of its own, so it sees only what it is told.
     pub fn oracle(&self, task: &str) -> Result<OracleSession, Error> {
-        let limits = self.limits();
-        let mut instance = self.instantiate(&limits)?;
-        let (result, _) =
-            instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| b.call_oracle_start(s, task));
+        let (instance, result) =
+            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_oracle_start(s, task))?;
         result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
         Ok(OracleSession { env: self.clone(), instance: Some(instance) })
     }
 }
 
-fn call_info(host: &Host, pre: &WorldPre<StoreState>) -> Result<EnvInfo, Error> {
+/// A new instance under the host's default limits, and the outcome of one call into it.
+fn call_fresh<R>(
+    host: &Host,
+    pre: &WorldPre<StoreState>,
+    call: impl FnOnce(&Exports, &mut Store<StoreState>) -> wasmtime::Result<R>,
+) -> Result<(Instance, Result<R, FaultKind>), Error> {
     let limits = host.config().limits;
     let mut instance = instantiate(host, pre, &limits)?;
-    let (result, _) = instance.guarded(host, &limits, limits.fuel_per_step, |b, s| b.call_info(s));
+    let (result, _) = instance.guarded(host, &limits, limits.fuel_per_step, call);
+    Ok((instance, result))
+}
+
+fn call_info(host: &Host, pre: &WorldPre<StoreState>) -> Result<EnvInfo, Error> {
+    let (_, result) = call_fresh(host, pre, |b, s| b.call_info(s))?;
     let info = result.map_err(|kind| LoadError::Info(format!("fault: {kind}")))?;
     let info = EnvInfo {
         name: info.name,

@@ -50,20 +50,31 @@ impl Episode {
 
     /// A fresh instance reset to `log.config`, with its fuel charged to the episode.
     fn reset_instance(&mut self) -> Result<(Instance, String), Error> {
-        let mut instance = self.env.instantiate(&self.limits)?;
-        let fuel = self.step_fuel();
+        let (result, used) = self.fresh_instance(self.step_fuel(), "reset");
+        self.fuel_used += used;
+        result
+    }
+
+    /// A new instance reset to `log.config` under `fuel`, and the fuel it burnt. Errors and
+    /// task statements are held to the output limit.
+    fn fresh_instance(&self, fuel: u64, during: &'static str) -> (Result<(Instance, String), Error>, u64) {
+        let mut instance = match self.env.instantiate(&self.limits) {
+            Ok(instance) => instance,
+            Err(error) => return (Err(error), 0),
+        };
         let config = self.log.config.as_str();
         let (result, used) =
             instance.guarded(self.env.host(), &self.limits, fuel, |b, s| b.call_reset(s, config));
-        self.fuel_used += used;
         let limit = self.limits.max_output_bytes;
-        let task = result
-            .map_err(|kind| Error::Fault { kind, during: "reset" })?
-            .map_err(|message| Error::Reset(truncate(message, limit)))?;
-        if task.len() > self.limits.max_output_bytes {
-            return Err(Error::Fault { kind: FaultKind::OutputTooLarge, during: "reset" });
-        }
-        Ok((instance, task))
+        let task = match result {
+            Err(kind) => Err(Error::Fault { kind, during }),
+            Ok(Err(message)) => Err(Error::Reset(truncate(message, limit))),
+            Ok(Ok(task)) if task.len() > limit => {
+                Err(Error::Fault { kind: FaultKind::OutputTooLarge, during })
+            }
+            Ok(Ok(task)) => Ok(task),
+        };
+        (task.map(|task| (instance, task)), used)
     }
 
     fn step_fuel(&self) -> u64 {
@@ -191,12 +202,8 @@ impl Episode {
     /// A fresh instance with the log replayed into it. Replay fuel is not charged to the
     /// episode: the agent already paid for these calls.
     fn rebuild(&self) -> Result<Instance, Error> {
-        let mut instance = self.env.instantiate(&self.limits)?;
+        let (mut instance, _) = self.fresh_instance(self.limits.fuel_per_step, "replay").0?;
         let host = self.env.host();
-        let config = self.log.config.as_str();
-        let (result, _) =
-            instance.guarded(host, &self.limits, self.limits.fuel_per_step, |b, s| b.call_reset(s, config));
-        result.map_err(|kind| Error::Fault { kind, during: "replay" })?.map_err(Error::Reset)?;
         for (index, call) in self.log.calls.iter().enumerate() {
             let (result, _) = instance.guarded(host, &self.limits, self.limits.fuel_per_step, |b, s| {
                 b.call_step(s, &call.name, &call.arguments)

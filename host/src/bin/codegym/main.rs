@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use codegym_host::{Host, HostConfig, Registry};
+use codegym_host::{Episode, Host, HostConfig, Registry};
 
 /// Sandboxed tool-use RL environments for LLM agents, as WebAssembly components.
 #[derive(Parser)]
@@ -111,6 +111,29 @@ impl Global {
 
     fn registry(&self) -> Result<Registry> {
         self.registry_with(self.host_config())
+    }
+}
+
+/// The task an episode-level command works on: an environment and a config's seed and
+/// difficulty.
+#[derive(clap::Args)]
+struct TaskArgs {
+    /// Environment name (see `codegym list`).
+    env: String,
+    /// Seed of the task configuration.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Difficulty of the task configuration, 0..=100.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    difficulty: u32,
+}
+
+impl TaskArgs {
+    /// Load the environment and start an episode on this task's config.
+    fn start(&self, global: &Global) -> Result<Episode> {
+        let env = global.registry()?.get(&self.env)?;
+        let config = env.sample_config(self.seed, self.difficulty)?;
+        Ok(env.start(&config)?)
     }
 }
 

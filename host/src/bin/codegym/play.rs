@@ -5,7 +5,7 @@ use anyhow::Result;
 use codegym_core::{ActionFormat, ToolCall, canonical_arguments, parse_action};
 use codegym_host::Episode;
 
-use crate::Global;
+use crate::{Global, TaskArgs};
 
 /// Play an environment yourself in the terminal, one tool call per line.
 ///
@@ -14,28 +14,21 @@ use crate::Global;
 /// format. `:tools` lists the tools, `:task` repeats the task, `:quit` leaves.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Environment name (see `codegym list`).
-    env: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// 0..=100.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
-    difficulty: u32,
+    #[command(flatten)]
+    task: TaskArgs,
 }
 
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
-        let registry = global.registry()?;
-        let env = registry.get(&self.env)?;
-        let config = env.sample_config(self.seed, self.difficulty)?;
-        let mut episode = env.start(&config)?;
+        let mut episode = self.task.start(global)?;
+        let env = episode.env().clone();
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
             "{} (seed {}, difficulty {})\n\n{}\n",
             env.name(),
-            self.seed,
-            self.difficulty,
+            self.task.seed,
+            self.task.difficulty,
             episode.task()
         )?;
         print_tools(&mut out, &episode)?;

@@ -2,35 +2,29 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::{Global, print_json};
+use crate::{Global, TaskArgs, print_json};
 
 /// Show an environment's card: metadata, tools with their JSON Schemas, a sample task.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Environment name (see `codegym list`).
-    env: String,
-    /// Seed of the sample task.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Difficulty of the sample task, 0..=100.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
-    difficulty: u32,
+    #[command(flatten)]
+    task: TaskArgs,
+    /// Print JSON (info, component hash, sample task and its config).
     #[arg(long)]
     json: bool,
 }
 
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
-        let registry = global.registry()?;
-        let env = registry.get(&self.env)?;
-        let config = env.sample_config(self.seed, self.difficulty)?;
-        let episode = env.start(&config)?;
+        let episode = self.task.start(global)?;
+        let env = episode.env();
+        let config = &episode.log().config;
         let info = env.info();
         if self.json {
             print_json(&serde_json::json!({
                 "info": info,
                 "hash": env.hash(),
-                "sample": { "seed": self.seed, "difficulty": self.difficulty, "task": episode.task(), "config": config },
+                "sample": { "seed": self.task.seed, "difficulty": self.task.difficulty, "task": episode.task(), "config": config },
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -41,7 +35,12 @@ impl Args {
             println!("  {}: {}", tool.name, tool.description);
             println!("    parameters: {}", tool.parameters);
         }
-        println!("\nSample task (seed {}, difficulty {}):\n  {}", self.seed, self.difficulty, episode.task());
+        println!(
+            "\nSample task (seed {}, difficulty {}):\n  {}",
+            self.task.seed,
+            self.task.difficulty,
+            episode.task()
+        );
         Ok(ExitCode::SUCCESS)
     }
 }

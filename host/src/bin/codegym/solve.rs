@@ -3,18 +3,13 @@ use std::process::ExitCode;
 use anyhow::Result;
 use codegym_host::{Job, OraclePolicy};
 
-use crate::{Global, print_json};
+use crate::{Global, TaskArgs, print_json};
 
 /// Watch the environment's oracle solve a task, as a transcript.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Environment name (see `codegym list`).
-    env: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// 0..=100.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
-    difficulty: u32,
+    #[command(flatten)]
+    task: TaskArgs,
     /// Print the trajectory as JSON.
     #[arg(long)]
     json: bool,
@@ -23,8 +18,8 @@ pub struct Args {
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         let registry = global.registry()?;
-        let env = registry.get(&self.env)?;
-        let job = Job { env: env.clone(), seed: self.seed, difficulty: self.difficulty };
+        let env = registry.get(&self.task.env)?;
+        let job = Job { env: env.clone(), seed: self.task.seed, difficulty: self.task.difficulty };
         let (trajectory, _) = codegym_host::run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
         let solved = trajectory.outcome.is_solved();
         if self.json {
@@ -33,8 +28,8 @@ impl Args {
             println!(
                 "{} (seed {}, difficulty {})\n\n{}\n",
                 env.name(),
-                self.seed,
-                self.difficulty,
+                self.task.seed,
+                self.task.difficulty,
                 trajectory.task
             );
             for (index, step) in trajectory.steps.iter().enumerate() {
