@@ -13,9 +13,30 @@ pub struct Meta {
     pub version: &'static str,
     /// One line on the task and the coding problem it comes from.
     pub description: &'static str,
-    /// Problem family (`searching`, `graphs`, `dynamic-programming`, ...).
+    /// Problem family: one of [`CATEGORIES`].
     pub category: &'static str,
 }
+
+/// The problem families of the corpus (the coding-problem topics CodeGym draws from).
+pub const CATEGORIES: &[&str] = &[
+    "searching",
+    "sorting",
+    "arrays",
+    "strings",
+    "hashing",
+    "stacks-and-queues",
+    "linked-structures",
+    "trees",
+    "graphs",
+    "dynamic-programming",
+    "greedy",
+    "math",
+    "matrices",
+    "intervals",
+    "bit-manipulation",
+    "simulation",
+    "parsing",
+];
 
 /// A task whose state is hidden behind tools.
 ///

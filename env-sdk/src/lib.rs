@@ -22,7 +22,7 @@ mod tools;
 
 pub use codegym_core::{EnvInfo, Step, ToolCall, ToolSpec};
 pub use config::{ConfigRng, config_rng, scale};
-pub use environment::{Environment, Meta};
+pub use environment::{CATEGORIES, Environment, Meta};
 pub use oracle::{Agent, Oracle, OracleDriver};
 pub use session::Session;
 pub use text::{first_int, ints};

@@ -71,6 +71,12 @@ pub fn check_environment<E: Environment, O: Oracle>(seeds: u64) {
     let name = E::META.name;
     let info = Session::<E>::info();
     assert!(info.tools.len() >= 4, "{name}: needs at least 4 tools, has {}", info.tools.len());
+    assert!(
+        crate::CATEGORIES.contains(&E::META.category),
+        "{name}: category {:?} is not one of {:?}",
+        E::META.category,
+        crate::CATEGORIES
+    );
     for difficulty in [0, 50, 100] {
         let mut configs = std::collections::HashSet::new();
         for seed in 0..seeds {
