@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use codegym_core::ToolCall;
 use serde::Serialize;
 
+use crate::summary::percentile;
 use crate::{Env, Error, Host};
 
 #[derive(Clone, Debug)]
@@ -106,13 +107,6 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>
         times.push(started.elapsed().as_secs_f64());
     }
     Ok(times)
-}
-
-fn percentile(times: &[f64], q: f64) -> f64 {
-    let mut sorted = times.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let index = ((sorted.len().saturating_sub(1)) as f64 * q).round() as usize;
-    sorted.get(index).copied().unwrap_or(0.0)
 }
 
 /// `Observe` steps per second over all threads, each stepping its share of the live

@@ -142,6 +142,19 @@ impl Env {
         result.map_err(|kind| Error::Fault { kind, during: "sample_config" })
     }
 
+    /// `sample_config(seed, difficulty)` called twice in one instance: a pure generator gives
+    /// the same config both times (and the same as a fresh instance's). For verification.
+    pub fn sample_config_twice(&self, seed: u64, difficulty: u32) -> Result<(String, String), Error> {
+        let fault = |kind| Error::Fault { kind, during: "sample_config" };
+        let (mut instance, first) =
+            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_sample_config(s, seed, difficulty))?;
+        let limits = self.limits();
+        let (second, _) = instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| {
+            b.call_sample_config(s, seed, difficulty)
+        });
+        Ok((first.map_err(fault)?, second.map_err(fault)?))
+    }
+
     /// Start an episode from a JSON config with the host's default limits.
     pub fn start(&self, config: &str) -> Result<Episode, Error> {
         Episode::start(self.clone(), config, self.limits())

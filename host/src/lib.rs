@@ -11,17 +11,23 @@
 
 mod bench;
 mod cache;
+mod card;
 mod env;
 mod episode;
 mod error;
 mod host;
 mod limits;
+mod parallel;
 mod policy;
 mod registry;
 mod replay;
 mod rollout;
+mod stats;
+mod summary;
+mod verify;
 
 pub use bench::{BenchOptions, BenchReport, bench};
+pub use card::{DifficultyCard, EnvCard, PROBE_DIFFICULTIES};
 pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};
 pub use env::{Env, OracleSession};
 pub use episode::{Episode, StepResult};
@@ -32,6 +38,9 @@ pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy}
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
 pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout, run_episode};
+pub use stats::{CorpusStats, PAPER, PaperFigures, StepsAt, corpus_stats};
+pub use summary::Summary;
+pub use verify::{Failure, ORACLE_CALLS, Stage, StageCount, VerifyOptions, VerifyReport, verify, verify_env};
 
 /// Host-side bindings of the WIT world in `wit/codegym.wit`.
 mod bindings {

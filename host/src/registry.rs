@@ -62,11 +62,27 @@ impl Registry {
         Ok(env)
     }
 
-    /// Resolve `all` or a comma-separated list of names.
+    /// Resolve `all` or a comma-separated list of names, and load them.
     pub fn select(&self, spec: &str) -> Result<Vec<Env>, Error> {
+        self.select_names(spec)?.iter().map(|name| self.get(name)).collect()
+    }
+
+    /// Resolve `all` or a comma-separated list of names without loading anything; an
+    /// unknown name is an error.
+    pub fn select_names(&self, spec: &str) -> Result<Vec<String>, Error> {
         if spec.trim() == "all" {
-            return self.names().map(|name| self.get(name)).collect();
+            return Ok(self.names().map(str::to_owned).collect());
         }
-        spec.split(',').map(str::trim).filter(|name| !name.is_empty()).map(|name| self.get(name)).collect()
+        spec.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| match self.paths.contains_key(name) {
+                true => Ok(name.to_owned()),
+                false => Err(Error::UnknownEnv {
+                    name: name.to_owned(),
+                    available: self.names().collect::<Vec<_>>().join(", "),
+                }),
+            })
+            .collect()
     }
 }

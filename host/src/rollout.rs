@@ -1,11 +1,10 @@
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use codegym_core::{FaultKind, Outcome, Trajectory, TrajectoryStep};
 use serde::Serialize;
 
+use crate::parallel::parallel_map;
 use crate::{Env, Error, Limits, Policy};
 
 /// One episode to run: an environment and the seed and difficulty of its config.
@@ -50,8 +49,8 @@ pub struct EnvSummary {
     pub outcomes: BTreeMap<String, usize>,
 }
 
-/// One finished job: its index, and its trajectory plus the time spent in the environment.
-type JobResult = (usize, Result<(Trajectory, Duration), Error>);
+/// One finished job: its trajectory plus the time spent in the environment.
+type JobResult = Result<(Trajectory, Duration), Error>;
 
 /// Run `jobs` on `options.threads` worker threads. `policy` builds one policy per episode
 /// (given the job's index); `progress` is called after each finished episode.
@@ -62,24 +61,15 @@ pub fn rollout(
     progress: &(dyn Fn() + Sync),
 ) -> RolloutReport {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<JobResult>> = Mutex::new(Vec::with_capacity(jobs.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..options.threads.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(index) else { break };
-                    let mut policy = policy(index);
-                    let result = run_episode(job, policy.as_mut(), options.limits);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((index, result));
-                    progress();
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(index, _)| *index);
+    let results = parallel_map(
+        jobs,
+        options.threads,
+        |index, job| {
+            let mut policy = policy(index);
+            run_episode(job, policy.as_mut(), options.limits)
+        },
+        progress,
+    );
     summarize(jobs, results, started.elapsed())
 }
 
@@ -142,7 +132,7 @@ fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> Rollou
         trajectories: Vec::with_capacity(results.len()),
     };
     let mut env_time = Duration::ZERO;
-    for (index, result) in results {
+    for (index, result) in results.into_iter().enumerate() {
         let name = jobs[index].env.name().to_owned();
         let summary = per_env
             .entry(name.clone())

@@ -13,8 +13,9 @@ Tasks:
                random rollouts over all of them and print the tables
   test         install what the tests need, build the environments (and the hostile test
                components), then run every test suite, rustfmt and clippy
-  build-envs   build envs/* into components at target/envs/<name>.wasm
-               (and tests/envs/* into target/test-envs/)
+  build-envs [NAME...]
+               build envs/* into components at target/envs/<name>.wasm
+               (and tests/envs/* into target/test-envs/); with names, only those
   bench        run the criterion benchmarks and `codegym bench --json`
   help         this text
 ";
@@ -22,7 +23,7 @@ Tasks:
 pub fn run(args: &[String]) -> Result<()> {
     let root = root();
     match args.first().map(String::as_str) {
-        Some("build-envs") => build_envs(&root),
+        Some("build-envs") => build_envs(&root, &args[1..]),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
         Some("bench") => bench(&root),
@@ -68,12 +69,20 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
-fn build_envs(root: &Path) -> Result<()> {
+/// Build the environment components; `only` (names) restricts it to some of them.
+fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     ensure_wasm_target()?;
     let started = std::time::Instant::now();
-    let mut crates = components::discover(&root.join("envs"))?;
+    let selected = |crates: Vec<components::EnvCrate>| -> Vec<_> {
+        crates.into_iter().filter(|c| only.is_empty() || only.contains(&c.name)).collect()
+    };
+    let mut crates = selected(components::discover(&root.join("envs"))?);
+    if let Some(unknown) = only.iter().find(|name| !crates.iter().any(|c| &&c.name == name)) {
+        bail!("no environment crate envs/{unknown}");
+    }
     let shipped = crates.len();
-    let test_crates = components::discover(&root.join("tests/envs"))?;
+    let test_crates =
+        if only.is_empty() { components::discover(&root.join("tests/envs"))? } else { Vec::new() };
     let tests = test_crates.len();
     crates.extend(test_crates);
     // One cargo invocation for every crate, then split the outputs.
@@ -110,7 +119,7 @@ fn build_cli(root: &Path) -> Result<()> {
 }
 
 fn demo(root: &Path) -> Result<()> {
-    build_envs(root)?;
+    build_envs(root, &[])?;
     run_command(cargo().current_dir(root).args([
         "build",
         "--quiet",
@@ -132,7 +141,7 @@ fn demo(root: &Path) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
         .context("code is not formatted; run `cargo fmt --all`")?;
-    build_envs(root)?;
+    build_envs(root, &[])?;
     // `--profile dev`: the same artifacts as `cargo build`/`cargo run` (the CLI, the demo),
     // so wasmtime is compiled once per checkout, not once per profile.
     run_command(cargo().current_dir(root).args([
@@ -155,7 +164,7 @@ fn test(root: &Path) -> Result<()> {
 }
 
 fn bench(root: &Path) -> Result<()> {
-    build_envs(root)?;
+    build_envs(root, &[])?;
     build_cli(root)?;
     run_command(cargo().current_dir(root).args(["bench", "--profile", "dev", "-p", "codegym-host"]))?;
     run_command(codegym(root).args(["bench", "--json"]))

@@ -64,9 +64,76 @@ fn list_and_show_describe_environments() {
     let show = cli.run(&["show", "binary-search"]);
     let text = stdout(&show);
     assert!(show.status.success());
-    for needle in ["binary-search", "Tools:", "Get:", "\"index\"", "Done:", "Sample task"] {
+    for needle in [
+        "binary-search",
+        "[searching]",
+        "Tools (",
+        "Get:",
+        "\"index\"",
+        "Done:",
+        "oracle calls",
+        "Sample task",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+}
+
+#[test]
+fn show_json_is_the_card() {
+    let show = json(&Cli::new().run(&["show", "two-sum", "--json", "--card-seeds", "3"]));
+    let card = &show["card"];
+    assert_eq!(card["name"], "two-sum");
+    assert_eq!(card["category"], "hashing");
+    let difficulties = card["difficulties"].as_array().expect("difficulties");
+    assert_eq!(difficulties.len(), 3);
+    for difficulty in difficulties {
+        assert_eq!(difficulty["oracle_solved"], 3, "{difficulty}");
+        assert!(difficulty["oracle_calls"]["mean"].as_f64().expect("mean") >= 1.0);
+    }
+}
+
+#[test]
+fn verify_passes_on_the_whole_corpus() {
+    let report = json(&Cli::new().run(&["verify", "--envs", "all", "--json"]));
+    let envs = report["envs"].as_u64().expect("envs");
+    assert!(envs >= 7, "{report}");
+    assert_eq!(report["passed"], envs, "{report}");
+    assert_eq!(report["failed"], serde_json::json!([]));
+    let funnel = report["funnel"].as_array().expect("funnel");
+    assert!(funnel.iter().all(|stage| stage["passed"] == envs), "{report}");
+}
+
+#[test]
+fn verify_rejects_a_flawed_environment_with_its_reason() {
+    let cli = Cli::new();
+    let output = cli
+        .command(&["verify", "--envs", "wrong-oracle,answer-tool", "--configs", "9"])
+        .arg("--env-dir")
+        .arg(workspace().join("target/test-envs"))
+        .output()
+        .expect("run codegym");
+    assert!(!output.status.success(), "verify must fail on flawed environments");
+    let text = stdout(&output);
+    for needle in [
+        "0 of 2 environments passed",
+        "wrong-oracle [oracle reward 1 on every config]",
+        "answer-tool [no tool returns the answer]: tool Sum reveals",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn stats_reports_the_corpus_beside_the_paper() {
+    let stats = json(&Cli::new().run(&["stats", "--seeds", "2", "--json"]));
+    let envs = stats["envs"].as_u64().expect("envs");
+    assert!(envs >= 7);
+    assert_eq!(stats["cards"].as_array().expect("cards").len() as u64, envs);
+    assert!(stats["categories"].as_u64().expect("categories") >= 7);
+    assert!(stats["tools_mean"].as_f64().expect("tools_mean") >= 4.0);
+    let medium = stats["oracle_steps_mean_medium"].as_f64().expect("medium");
+    assert!((10.0..=256.0).contains(&medium), "{medium}");
+    assert_eq!(stats["paper"]["envs"], 13_116);
 }
 
 #[test]

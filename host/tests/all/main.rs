@@ -7,6 +7,7 @@ mod cli;
 mod episodes;
 mod hostile;
 mod loading;
+mod verify;
 
 use std::path::{Path, PathBuf};
 

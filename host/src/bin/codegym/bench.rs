@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use codegym_host::{BenchOptions, Host};
 
-use crate::{Global, print_json};
+use crate::{Global, default_threads, print_json};
 
 /// Measure instantiation, step latency, throughput, memory per live episode and cached load.
 #[derive(clap::Args)]
@@ -41,9 +41,7 @@ impl Args {
         let path = global.env_dir().join(format!("{}.wasm", self.env));
         let options = BenchOptions {
             throughput_episodes: self.throughput_episodes,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+            threads: self.threads.unwrap_or_else(default_threads),
             duration: Duration::from_secs_f64(self.seconds.max(0.1)),
             live_episodes: self.live,
             difficulty: self.difficulty,

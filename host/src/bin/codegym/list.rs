@@ -20,7 +20,14 @@ impl Args {
         let registry = global.registry()?;
         let mut infos = Vec::new();
         for name in registry.names() {
-            let env = registry.get(name)?;
+            // One broken component should not hide the others.
+            let env = match registry.get(name) {
+                Ok(env) => env,
+                Err(error) => {
+                    eprintln!("warning: skipping {name}: {error}");
+                    continue;
+                }
+            };
             if self.category.as_deref().is_none_or(|c| c == env.info().category) {
                 infos.push(env.info().clone());
             }

@@ -7,7 +7,9 @@ mod replay;
 mod rollout;
 mod show;
 mod solve;
+mod stats;
 mod table;
+mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,8 @@ enum Command {
     Rollout(rollout::Args),
     Replay(replay::Args),
     Bench(bench::Args),
+    Verify(verify::Args),
+    Stats(stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Rollout(args) => args.execute(&cli.global),
         Command::Replay(args) => args.execute(&cli.global),
         Command::Bench(args) => args.execute(&cli.global),
+        Command::Verify(args) => args.execute(&cli.global),
+        Command::Stats(args) => args.execute(&cli.global),
     };
     match result {
         Ok(code) => code,
@@ -135,6 +141,24 @@ impl TaskArgs {
         let config = env.sample_config(self.seed, self.difficulty)?;
         Ok(env.start(&config)?)
     }
+}
+
+/// All cores, the default for `--threads`.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A progress bar over `len` items on stderr, hidden when `hidden` (JSON output).
+fn progress_bar(len: usize, unit: &str, hidden: bool) -> indicatif::ProgressBar {
+    let template = format!("{{spinner}} {{pos}}/{{len}} {unit} {{wide_bar}} {{elapsed}} (eta {{eta}})");
+    let bar = indicatif::ProgressBar::new(len as u64).with_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if hidden {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
 }
 
 /// Print `value` as pretty JSON on stdout.

@@ -4,9 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use codegym_host::{Job, Limits, PolicyKind, RolloutOptions, RolloutReport};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Global, print_json, table};
+use crate::{Global, default_threads, print_json, progress_bar, table};
 
 /// Run many episodes on worker threads with a built-in policy; report per-env results.
 #[derive(clap::Args)]
@@ -54,18 +53,10 @@ impl Args {
             })
             .collect();
         let options = RolloutOptions {
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+            threads: self.threads.unwrap_or_else(default_threads),
             limits: Limits { max_steps: self.max_steps, ..registry.host().config().limits },
         };
-        let bar = ProgressBar::new(jobs.len() as u64).with_style(
-            ProgressStyle::with_template("{spinner} {pos}/{len} episodes {wide_bar} {elapsed} (eta {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        if self.json {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
+        let bar = progress_bar(jobs.len(), "episodes", self.json);
         let policy = self.policy;
         let report =
             codegym_host::rollout(&jobs, &|index| policy.build(index as u64), &options, &|| bar.inc(1));

@@ -1,15 +1,20 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use codegym_host::EnvCard;
 
-use crate::{Global, TaskArgs, print_json};
+use crate::{Global, TaskArgs, print_json, table};
 
-/// Show an environment's card: metadata, tools with their JSON Schemas, a sample task.
+/// Show an environment's card: metadata, tools with their JSON Schemas, what difficulty
+/// means (config size, oracle calls), and a sample task.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     task: TaskArgs,
-    /// Print JSON (info, component hash, sample task and its config).
+    /// Oracle episodes per probed difficulty for the card's figures.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    card_seeds: u64,
+    /// Print JSON (the card, and the sample task with its config).
     #[arg(long)]
     json: bool,
 }
@@ -17,24 +22,45 @@ pub struct Args {
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         let episode = self.task.start(global)?;
-        let env = episode.env();
-        let config = &episode.log().config;
-        let info = env.info();
+        let card = EnvCard::measure(episode.env(), self.card_seeds)?;
         if self.json {
             print_json(&serde_json::json!({
-                "info": info,
-                "hash": env.hash(),
-                "sample": { "seed": self.task.seed, "difficulty": self.task.difficulty, "task": episode.task(), "config": config },
+                "card": card,
+                "sample": {
+                    "seed": self.task.seed,
+                    "difficulty": self.task.difficulty,
+                    "task": episode.task(),
+                    "config": episode.log().config,
+                },
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{} {} ({})", info.name, info.version, info.category);
-        println!("{}\n", info.description);
-        println!("Tools:");
-        for tool in &info.tools {
+        println!("{} {}  [{}]", card.name, card.version, card.category);
+        println!("{}", card.description);
+        println!("component {}\n", card.hash);
+        println!("Tools ({}):", card.tools.len());
+        for tool in &card.tools {
             println!("  {}: {}", tool.name, tool.description);
             println!("    parameters: {}", tool.parameters);
         }
+        let rows: Vec<Vec<String>> = card
+            .difficulties
+            .iter()
+            .map(|d| {
+                vec![
+                    d.difficulty.to_string(),
+                    format!("{:.0}", d.config_bytes.mean),
+                    format!("{:.1}", d.oracle_calls.mean),
+                    format!("{:.0}-{:.0}", d.oracle_calls.min, d.oracle_calls.max),
+                    format!("{}/{}", d.oracle_solved, d.seeds),
+                ]
+            })
+            .collect();
+        println!("\nDifficulty 0..=100 ({} seeds per row):", self.card_seeds);
+        print!(
+            "{}",
+            table::render(&["difficulty", "config bytes", "oracle calls", "range", "oracle solved"], &rows)
+        );
         println!(
             "\nSample task (seed {}, difficulty {}):\n  {}",
             self.task.seed,

@@ -1,0 +1,86 @@
+//! Environment cards: what a user should know about an environment before training on it,
+//! measured from the component itself (metadata, tools, config sizes, oracle effort).
+
+use codegym_core::ToolSpec;
+use serde::Serialize;
+
+use crate::summary::Summary;
+use crate::{Env, Error, Job, OraclePolicy, run_episode};
+
+/// The difficulties cards and corpus statistics probe: easy, medium, hard.
+pub const PROBE_DIFFICULTIES: [u32; 3] = [0, 50, 100];
+
+/// An environment's card.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnvCard {
+    pub name: String,
+    pub version: String,
+    pub category: String,
+    pub description: String,
+    /// Content hash of the component.
+    pub hash: String,
+    /// Every tool, `Observe` and `Done` included.
+    pub tools: Vec<ToolSpec>,
+    /// Difficulty is a knob from 0 to 100; these are the probed points.
+    pub difficulties: Vec<DifficultyCard>,
+}
+
+/// What one difficulty means in practice, measured over `seeds` configs.
+#[derive(Clone, Debug, Serialize)]
+pub struct DifficultyCard {
+    pub difficulty: u32,
+    pub seeds: u64,
+    pub config_bytes: Summary,
+    /// Tool calls the oracle makes, `Done` included.
+    pub oracle_calls: Summary,
+    /// Episodes the oracle solved (all of them, for a verified environment).
+    pub oracle_solved: u64,
+}
+
+impl EnvCard {
+    /// Measure the card of `env` by running its oracle on seeds `0..seeds` at each of
+    /// [`PROBE_DIFFICULTIES`].
+    pub fn measure(env: &Env, seeds: u64) -> Result<Self, Error> {
+        let info = env.info();
+        let difficulties = PROBE_DIFFICULTIES
+            .iter()
+            .map(|&difficulty| DifficultyCard::measure(env, difficulty, seeds))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            category: info.category.clone(),
+            description: info.description.clone(),
+            hash: env.hash(),
+            tools: info.tools.clone(),
+            difficulties,
+        })
+    }
+
+    /// The probe at `difficulty`, if it was measured.
+    pub fn at(&self, difficulty: u32) -> Option<&DifficultyCard> {
+        self.difficulties.iter().find(|d| d.difficulty == difficulty)
+    }
+}
+
+impl DifficultyCard {
+    fn measure(env: &Env, difficulty: u32, seeds: u64) -> Result<Self, Error> {
+        let mut config_bytes = Vec::new();
+        let mut calls = Vec::new();
+        let mut solved = 0;
+        for seed in 0..seeds {
+            config_bytes.push(env.sample_config(seed, difficulty)?.len() as f64);
+            let job = Job { env: env.clone(), seed, difficulty };
+            let (trajectory, _) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
+            calls.push(trajectory.steps.len() as f64);
+            solved += u64::from(trajectory.outcome.is_solved());
+        }
+        Ok(Self {
+            difficulty,
+            seeds,
+            config_bytes: Summary::of(&config_bytes),
+            oracle_calls: Summary::of(&calls),
+            oracle_solved: solved,
+        })
+    }
+}
