@@ -18,3 +18,26 @@ fn sdk_tutorial_matches_the_count_evens_crate() {
         assert_eq!(block(language), actual, "env-sdk/README.md's {language} block differs from {file}");
     }
 }
+
+/// The README's table of environments names every crate in `envs/`.
+#[test]
+fn readme_lists_every_environment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let table = &readme[readme.find("| category | environments |").expect("environment table")..];
+    let table = &table[..table.find("\n\n").unwrap_or(table.len())];
+    let listed: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .filter_map(|row| row.split('|').nth(2))
+        .flat_map(|cell| cell.split(',').map(str::trim))
+        .collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("envs")).expect("envs/") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        if !listed.contains(&name.as_str()) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "README.md's environment table lacks {missing:?}");
+}
