@@ -6,8 +6,15 @@
 //! first claims a static arena that is already part of the initial linear memory (zero
 //! pages, copy-on-write, so untouched parts cost nothing), and only grows the memory past
 //! it — where the host's memory limit still applies.
+//!
+//! In front of talc sits a cache of freed small blocks, one LIFO list per power-of-two size
+//! class. A step allocates and frees the same few small strings every time (the call's name
+//! and arguments, the observation), and with thousands of live episodes each step finds its
+//! instance's memory cold in the CPU cache: popping a list touches one cache line (the list
+//! heads), where talc's search touched several (bins, bitfields, chunk tags).
 
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
 use talc::base::Talc;
@@ -53,6 +60,84 @@ unsafe impl Source for ArenaThenGrow {
     }
 }
 
+/// Smallest size class: 16 bytes, which is also every cached block's alignment.
+const MIN_CLASS_SHIFT: u32 = 4;
+/// Classes 16, 32, ..., 2048 bytes; larger blocks go straight to talc.
+const CLASSES: usize = 8;
+
+/// The size class of `layout` (blocks of `16 << class` bytes, 16-aligned), if it has one.
+fn class_of(layout: Layout) -> Option<usize> {
+    if layout.align() > 1 << MIN_CLASS_SHIFT {
+        return None;
+    }
+    let shift = layout.size().max(1).next_power_of_two().trailing_zeros().max(MIN_CLASS_SHIFT);
+    let class = (shift - MIN_CLASS_SHIFT) as usize;
+    (class < CLASSES).then_some(class)
+}
+
+fn class_layout(class: usize) -> Layout {
+    // SAFETY: a power of two no larger than 2048, with a power-of-two alignment.
+    unsafe { Layout::from_size_align_unchecked(1 << (class as u32 + MIN_CLASS_SHIFT), 1 << MIN_CLASS_SHIFT) }
+}
+
+/// Talc behind per-class free lists of small blocks (a freed block's first word links to the
+/// next one). Cached blocks stay cached: an episode's peak small-block use bounds them.
+struct CachedTalc {
+    talc: TalcSyncCell<ArenaThenGrow, WasmBinning>,
+    free: UnsafeCell<[*mut u8; CLASSES]>,
+}
+
+// SAFETY: wasm32-unknown-unknown (without the atomics feature) runs one thread, so the free
+// lists are never accessed concurrently.
+unsafe impl Sync for CachedTalc {}
+
+// SAFETY: every block handed out is either talc's (large, or a fresh small block allocated
+// with its class's size and alignment) or a cached block of the same class, which is at
+// least as large and as aligned as `layout` requires; `dealloc` and `realloc` find the class
+// from the layout, which Rust guarantees matches the allocation's.
+unsafe impl GlobalAlloc for CachedTalc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let Some(class) = class_of(layout) else { return unsafe { self.talc.alloc(layout) } };
+        // SAFETY: single-threaded (see `Sync`), and no reference to the lists outlives this call.
+        let free = unsafe { &mut *self.free.get() };
+        let block = free[class];
+        if block.is_null() {
+            return unsafe { self.talc.alloc(class_layout(class)) };
+        }
+        // SAFETY: `block` is a freed block of this class; its first word links to the next.
+        free[class] = unsafe { block.cast::<*mut u8>().read() };
+        block
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let Some(class) = class_of(layout) else { return unsafe { self.talc.dealloc(ptr, layout) } };
+        // SAFETY: as in `alloc`; the block is ours again and at least 16 bytes, 16-aligned.
+        let free = unsafe { &mut *self.free.get() };
+        unsafe { ptr.cast::<*mut u8>().write(free[class]) };
+        free[class] = ptr;
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `layout.align()` is a valid alignment and `new_size` was checked by the caller.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        match (class_of(layout), class_of(new_layout)) {
+            (Some(old), Some(new)) if old == new => ptr,
+            (None, None) => unsafe { self.talc.realloc(ptr, layout, new_size) },
+            _ => {
+                let new = unsafe { self.alloc(new_layout) };
+                if !new.is_null() {
+                    // SAFETY: both blocks are valid for the smaller of the two sizes.
+                    unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+                    unsafe { self.dealloc(ptr, layout) };
+                }
+                new
+            }
+        }
+    }
+}
+
 #[global_allocator]
-static ALLOCATOR: TalcSyncCell<ArenaThenGrow, WasmBinning> =
-    TalcSyncCell::new_wasm(ArenaThenGrow { arena_claimed: false });
+static ALLOCATOR: CachedTalc = CachedTalc {
+    talc: TalcSyncCell::new_wasm(ArenaThenGrow { arena_claimed: false }),
+    free: UnsafeCell::new([core::ptr::null_mut(); CLASSES]),
+};

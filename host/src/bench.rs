@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use codegym_core::ToolCall;
 use serde::Serialize;
 
-use crate::summary::percentile;
+use crate::summary::{Summary, percentile};
 use crate::{Env, Error, Host};
 
 #[derive(Clone, Debug)]
@@ -55,6 +55,35 @@ pub struct BenchReport {
     /// component's read-only data, mapped copy-on-write into every instance) counts 1/N.
     pub pss_bytes_per_episode: f64,
     pub cached_load_ms: f64,
+    /// With `--corpus`: every environment's instantiate + reset p50 at this difficulty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus_starts: Option<CorpusStarts>,
+}
+
+/// Instantiate + reset p50 of each environment of a corpus, summarised over environments.
+#[derive(Debug, Serialize)]
+pub struct CorpusStarts {
+    pub envs: usize,
+    pub instantiate_reset_us_p50: Summary,
+    pub slowest_env: String,
+}
+
+/// Each env's instantiate + reset p50 (µs) on its config for seed 1 at `difficulty`.
+pub fn corpus_starts(envs: &[Env], difficulty: u32, samples: usize) -> Result<CorpusStarts, Error> {
+    let mut p50s = Vec::with_capacity(envs.len());
+    for env in envs {
+        let config = env.sample_config(1, difficulty)?;
+        let times = time_n(samples, || env.start(&config).map(drop))?;
+        p50s.push((percentile(&times, 0.5) * 1e6, env.name().to_owned()));
+    }
+    let values: Vec<f64> = p50s.iter().map(|(us, _)| *us).collect();
+    let slowest =
+        p50s.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, name)| name).unwrap_or_default();
+    Ok(CorpusStarts {
+        envs: envs.len(),
+        instantiate_reset_us_p50: Summary::of(&values),
+        slowest_env: slowest,
+    })
 }
 
 /// Measure `env` (loaded from `path` so the cached load can be timed too). The host must
@@ -95,6 +124,7 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
         rss_bytes_total,
         pss_bytes_per_episode: pss_bytes_total as f64 / live_episodes.max(1) as f64,
         cached_load_ms,
+        corpus_starts: None,
     })
 }
 

@@ -26,7 +26,7 @@ mod stats;
 mod summary;
 mod verify;
 
-pub use bench::{BenchOptions, BenchReport, bench};
+pub use bench::{BenchOptions, BenchReport, CorpusStarts, bench, corpus_starts};
 pub use card::{DifficultyCard, EnvCard, PROBE_DIFFICULTIES};
 pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};
 pub use env::{Env, OracleSession};

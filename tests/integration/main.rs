@@ -8,6 +8,7 @@ mod native_vs_wasm;
 mod tidy;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use codegym_host::{Host, HostConfig, Registry};
 
@@ -17,10 +18,15 @@ fn envs_dir() -> PathBuf {
     dir
 }
 
-/// A registry over the shipped components, with a private compile cache.
-fn registry() -> (Registry, tempfile::TempDir) {
-    let cache = tempfile::tempdir().expect("temp dir");
-    let config = HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() };
-    let host = Host::new(config).expect("host");
-    (Registry::open(host, &envs_dir()).expect("registry"), cache)
+/// One registry over the shipped components for the whole test binary, with a private
+/// compile cache: each component is compiled once, not once per test.
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<(Registry, tempfile::TempDir)> = OnceLock::new();
+    let (registry, _cache) = REGISTRY.get_or_init(|| {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let config = HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() };
+        let host = Host::new(config).expect("host");
+        (Registry::open(host, &envs_dir()).expect("registry"), cache)
+    });
+    registry
 }

@@ -7,7 +7,7 @@ use codegym_env_sdk::{Environment, Oracle, Session};
 use crate::registry;
 
 fn same_behaviour<E: Environment, O: Oracle>() {
-    let (registry, _cache) = registry();
+    let registry = registry();
     let env = registry.get(E::META.name).expect("component");
     assert_eq!(env.info(), &Session::<E>::info(), "info differs");
     for difficulty in [0, 50, 100] {

@@ -5,13 +5,21 @@ use std::process::{Command, Output, Stdio};
 
 use crate::workspace;
 
+/// The CLI with a compile cache shared by every test in this binary (so each component is
+/// compiled once; concurrent writers are safe, the cache renames files into place) and a
+/// scratch directory of its own.
 struct Cli {
-    cache: tempfile::TempDir,
+    scratch: tempfile::TempDir,
+}
+
+fn shared_cache() -> &'static std::path::Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
 }
 
 impl Cli {
     fn new() -> Self {
-        Self { cache: tempfile::tempdir().expect("temp dir") }
+        Self { scratch: tempfile::tempdir().expect("temp dir") }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -20,7 +28,7 @@ impl Cli {
             .arg("--env-dir")
             .arg(workspace().join("target/envs"))
             .arg("--cache-dir")
-            .arg(self.cache.path())
+            .arg(shared_cache())
             .args(args);
         command
     }
@@ -168,7 +176,7 @@ fn play_reads_tool_calls_and_reports_bad_lines() {
 #[test]
 fn rollout_then_replay_in_a_fresh_process_is_identical() {
     let cli = Cli::new();
-    let out = cli.cache.path().join("trajectories.jsonl");
+    let out = cli.scratch.path().join("trajectories.jsonl");
     let out_arg = out.to_str().expect("utf-8 path");
     for policy in ["oracle", "random"] {
         let report = json(&cli.run(&[
@@ -204,7 +212,7 @@ fn rollout_then_replay_in_a_fresh_process_is_identical() {
 #[test]
 fn replay_reports_a_tampered_trajectory() {
     let cli = Cli::new();
-    let out = cli.cache.path().join("t.jsonl");
+    let out = cli.scratch.path().join("t.jsonl");
     let out_arg = out.to_str().expect("utf-8 path");
     let run = cli.run(&["rollout", "--envs", "binary-search", "--episodes", "1", "--out", out_arg]);
     assert!(run.status.success());

@@ -27,6 +27,9 @@ pub struct Args {
     /// Threads for the throughput loop (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also measure instantiate + reset for every environment in the env dir.
+    #[arg(long)]
+    corpus: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -47,7 +50,12 @@ impl Args {
             difficulty: self.difficulty,
             ..BenchOptions::default()
         };
-        let report = codegym_host::bench(&host, &path, &options)?;
+        let mut report = codegym_host::bench(&host, &path, &options)?;
+        if self.corpus {
+            let registry = codegym_host::Registry::open(host, &global.env_dir())?;
+            let envs = registry.select("all")?;
+            report.corpus_starts = Some(codegym_host::corpus_starts(&envs, self.difficulty, 2000)?);
+        }
         if self.json {
             print_json(&report)?;
         } else {
@@ -75,6 +83,13 @@ impl Args {
                 report.rss_bytes_total as f64 / (1u64 << 30) as f64
             );
             println!("cached component load      {:.3} ms", report.cached_load_ms);
+            if let Some(corpus) = &report.corpus_starts {
+                let starts = &corpus.instantiate_reset_us_p50;
+                println!(
+                    "corpus instantiate + reset p50 over {} envs: median {:.2} µs, p90 {:.2} µs, max {:.2} µs ({})",
+                    corpus.envs, starts.median, starts.p90, starts.max, corpus.slowest_env
+                );
+            }
         }
         Ok(ExitCode::SUCCESS)
     }
