@@ -23,6 +23,9 @@ pub struct HostConfig {
     pub pool_size: u32,
     /// Granularity of the wall-clock backstop.
     pub epoch_tick: Duration,
+    /// Name compiled guest functions for `perf` (`/tmp/perf-<pid>.map`), to profile
+    /// environments. Default: set when `$CODEGYM_PERFMAP` is.
+    pub perf_map: bool,
 }
 
 impl Default for HostConfig {
@@ -32,6 +35,7 @@ impl Default for HostConfig {
             cache_dir: default_cache_dir(),
             pool_size: 4096,
             epoch_tick: Duration::from_millis(5),
+            perf_map: std::env::var_os("CODEGYM_PERFMAP").is_some(),
         }
     }
 }
@@ -131,6 +135,9 @@ const KEEP_RESIDENT_BYTES: usize = 96 << 10;
 
 fn engine_config(host: &HostConfig) -> Config {
     let mut config = Config::new();
+    if host.perf_map {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
         .consume_fuel(true)
         .epoch_interruption(true)

@@ -104,7 +104,7 @@ fn codegym(root: &Path) -> Command {
 
 /// Build the CLI with the workspace's feature set (`--workspace`), which is exactly the one
 /// `cargo test --workspace` resolves: the CLI, the demo and the tests share one build of
-/// wasmtime. (`cargo build -p codegym-host` alone would resolve fewer features and rebuild.)
+/// wasmtime. (`cargo build -p codegym-cli` alone could resolve fewer features and rebuild.)
 fn build_cli(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args([
         "build",
@@ -124,9 +124,7 @@ fn demo(root: &Path) -> Result<()> {
         "build",
         "--quiet",
         "-p",
-        "codegym-host",
-        "--bin",
-        "codegym",
+        "codegym-cli",
     ]))?;
     println!("\n== codegym list\n");
     run_command(codegym(root).arg("list"))?;

@@ -3,7 +3,6 @@
 //! Components come from `cargo xtask build-envs` (`target/envs`, `target/test-envs`);
 //! `cargo xtask test` builds them before running this.
 
-mod cli;
 mod episodes;
 mod hostile;
 mod loading;

@@ -1,9 +1,13 @@
-//! The `codegym` binary as a user runs it, each command in a fresh process.
+//! The `codegym` binary as a user runs it, each command in a fresh process, on the real
+//! components built by `cargo xtask build-envs` (`target/envs`, `target/test-envs`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::workspace;
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is inside the workspace")
+}
 
 /// The CLI with a compile cache shared by every test in this binary (so each component is
 /// compiled once; concurrent writers are safe, the cache renames files into place) and a
