@@ -140,23 +140,26 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>
 }
 
 /// `Observe` steps per second over all threads, each stepping its share of the live
-/// episodes round-robin. Episodes that reach the step limit are restarted.
+/// episodes round-robin. Timing starts once every thread has started its episodes.
 fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Error> {
     let threads = options.threads.max(1);
     let per_thread = options.throughput_episodes.div_ceil(threads);
     let mut limits = env.limits();
     limits.max_steps = u32::MAX;
     limits.fuel_per_episode = u64::MAX;
-    let started = Instant::now();
+    let ready = std::sync::Barrier::new(threads);
     let counts = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(move || -> Result<u64, Error> {
+                let ready = &ready;
+                scope.spawn(move || -> Result<(u64, f64), Error> {
                     let observe = ToolCall::new("Observe", "{}");
-                    let mut episodes = (0..per_thread)
-                        .map(|_| env.start_with(config, limits))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let deadline = Instant::now() + options.duration;
+                    let episodes: Result<Vec<_>, _> =
+                        (0..per_thread).map(|_| env.start_with(config, limits)).collect();
+                    ready.wait(); // even when starting failed, so the others are not stranded
+                    let mut episodes = episodes?;
+                    let started = Instant::now();
+                    let deadline = started + options.duration;
                     let mut steps = 0u64;
                     while Instant::now() < deadline {
                         for episode in &mut episodes {
@@ -164,14 +167,15 @@ fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Er
                         }
                         steps += episodes.len() as u64;
                     }
-                    Ok(steps)
+                    Ok((steps, started.elapsed().as_secs_f64()))
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(Ok(0))).collect::<Result<Vec<_>, _>>()
+        workers.into_iter().map(|w| w.join().unwrap_or(Ok((0, 0.0)))).collect::<Result<Vec<_>, _>>()
     })?;
-    let total: u64 = counts.iter().sum();
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    let steps: u64 = counts.iter().map(|(steps, _)| steps).sum();
+    let seconds = counts.iter().map(|(_, seconds)| *seconds).fold(0.0, f64::max);
+    Ok(steps as f64 / seconds.max(1e-9))
 }
 
 /// Start `count` episodes and keep them alive; returns how many started and the RSS and PSS
