@@ -45,6 +45,21 @@ impl<T: ToolOutput, E: Display> ToolOutput for Result<T, E> {
     }
 }
 
+/// Parse a tool's JSON arguments. `{}` (the arguments of `Observe` and of most reading
+/// tools) takes a fast path that skips the JSON parser; types that need fields fall through
+/// to it, so error messages are always serde_json's.
+fn parse_arguments<A: DeserializeOwned>(arguments: &str) -> Result<A, serde_json::Error> {
+    if arguments == "{}" {
+        let empty = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+            core::iter::empty::<(&str, ())>(),
+        );
+        if let Ok(args) = A::deserialize(empty) {
+            return Ok(args);
+        }
+    }
+    serde_json::from_str(arguments)
+}
+
 type Handler<E> = Box<dyn Fn(&mut E, &str) -> Result<String, serde_json::Error>>;
 
 struct Entry<E> {
@@ -85,7 +100,7 @@ impl<E> Tools<E> {
             description,
             schema: || schemars::schema_for!(A),
             handler: Box::new(move |env, arguments| {
-                let args: A = serde_json::from_str(arguments)?;
+                let args: A = parse_arguments(arguments)?;
                 Ok(handler(env, args).into_observation())
             }),
         });
