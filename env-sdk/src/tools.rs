@@ -130,7 +130,9 @@ impl<E> Tools<E> {
     /// become `Error: ...` observations.
     pub(crate) fn call(&self, env: &mut E, name: &str, arguments: &str) -> Option<String> {
         let entry = self.find(name)?;
-        let arguments = if arguments.trim().is_empty() { "{}" } else { arguments };
+        // Blank arguments mean none. (A byte scan: JSON whitespace is ASCII.)
+        let blank = arguments.bytes().all(|b| b.is_ascii_whitespace());
+        let arguments = if blank { "{}" } else { arguments };
         Some(match (entry.handler)(env, arguments) {
             Ok(observation) => observation,
             Err(error) => format!("Error: invalid arguments for {name}: {error}."),
