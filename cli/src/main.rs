@@ -1,10 +1,11 @@
-//! `codegym`: list, play, solve, roll out, replay and benchmark environment components.
+//! `codegym`: list, play, solve, roll out, replay, serve and benchmark environment components.
 
 mod bench;
 mod list;
 mod play;
 mod replay;
 mod rollout;
+mod serve;
 mod show;
 mod solve;
 mod stats;
@@ -51,6 +52,7 @@ enum Command {
     Bench(bench::Args),
     Verify(verify::Args),
     Stats(stats::Args),
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => args.execute(&cli.global),
         Command::Verify(args) => args.execute(&cli.global),
         Command::Stats(args) => args.execute(&cli.global),
+        Command::Serve(args) => args.execute(&cli.global),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,8 @@
 //! The `codegym` binary as a user runs it, each command in a fresh process, on the real
 //! components built by `cargo xtask build-envs` (`target/envs`, `target/test-envs`).
 
+mod serve;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,69 @@
+//! `codegym serve`: the HTTP rollout server, with durable sessions under `--data`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use codegym_server::{Server, ServerConfig};
+
+use crate::Global;
+
+/// Serve sessions over HTTP (JSON): create, step (tool calls or raw model output), batch
+/// step, fork, inspect, delete; Prometheus metrics at /metrics. Stop with Ctrl-C.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    addr: SocketAddr,
+    /// Directory of the session database: every acknowledged step is stored there first,
+    /// and sessions resume after a restart. Without it sessions live in memory only.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Most live sessions; creating more is refused with 429.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_sessions: usize,
+    /// Drop sessions idle for this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    idle_ttl: u64,
+    /// Largest request body, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    body_limit: usize,
+}
+
+impl Args {
+    pub fn execute(self, global: &Global) -> Result<ExitCode> {
+        let mut host_config = global.host_config();
+        // Room for every session's instance, plus scratch instances (configs, forks).
+        host_config.pool_size = u32::try_from(self.max_sessions.saturating_add(256)).unwrap_or(u32::MAX);
+        let limits = host_config.limits;
+        let registry = global.registry_with(host_config)?;
+        let config = ServerConfig {
+            addr: self.addr,
+            data_dir: self.data,
+            max_sessions: self.max_sessions,
+            idle_ttl: Duration::from_secs(self.idle_ttl),
+            body_limit_bytes: self.body_limit,
+            limits,
+        };
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            let server = Server::new(config, registry)?;
+            if let Some(dir) = &server.config().data_dir {
+                let restored = server.restored();
+                eprintln!("restored {} sessions from {}", restored.restored, dir.display());
+                for (id, reason) in &restored.dropped {
+                    eprintln!("dropped session {id}: {reason}");
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(self.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", self.addr))?;
+            println!("listening on http://{}", listener.local_addr()?);
+            server.run(listener, codegym_server::ctrl_c()).await?;
+            eprintln!("stopped");
+            Ok(ExitCode::SUCCESS)
+        })
+    }
+}
