@@ -140,13 +140,13 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>
 }
 
 /// `Observe` steps per second over all threads, each stepping its share of the live
-/// episodes round-robin. Timing starts once every thread has started its episodes.
+/// episodes round-robin. Episodes run to the step limit (CodeGym's 256) and are replaced by
+/// fresh ones, as in a rollout; the restarts count against the time. Timing starts once
+/// every thread has started its episodes.
 fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Error> {
     let threads = options.threads.max(1);
     let per_thread = options.throughput_episodes.div_ceil(threads);
-    let mut limits = env.limits();
-    limits.max_steps = u32::MAX;
-    limits.fuel_per_episode = u64::MAX;
+    let limits = env.limits();
     let ready = std::sync::Barrier::new(threads);
     let counts = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -163,7 +163,9 @@ fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Er
                     let mut steps = 0u64;
                     while Instant::now() < deadline {
                         for episode in &mut episodes {
-                            episode.step(&observe);
+                            if episode.step(&observe).done {
+                                *episode = env.start_with(config, limits)?;
+                            }
                         }
                         steps += episodes.len() as u64;
                     }
