@@ -14,20 +14,25 @@
 //! # }
 //! ```
 
+mod api;
 mod error;
 mod metrics;
+mod openapi;
 mod routes;
 mod state;
 mod store;
+mod ws;
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use codegym_host::Registry;
 use tokio::net::TcpListener;
 
 pub use error::{Error, StoreError};
+pub use routes::ROUTES;
 pub use state::{RestoreReport, ServerConfig};
 
 use state::AppState;
@@ -68,6 +73,8 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let expiry = tokio::spawn(expire_idle(Arc::downgrade(&self.state)));
+        // No Nagle delay: pipelined WebSocket replies are many small writes.
+        let listener = listener.tap_io(|tcp| _ = tcp.set_nodelay(true));
         let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
         expiry.abort();
         served?;

@@ -5,6 +5,7 @@ mod durability;
 mod errors;
 mod faults;
 mod sessions;
+mod websocket;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
