@@ -16,12 +16,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -79,10 +81,12 @@ enum Answer {
     Later(Later),
 }
 
-/// Serve one socket until the client closes it or the connection breaks.
+/// Serve one socket until the client closes it or the connection breaks. Replies are
+/// written as they come and flushed whenever nothing else is ready.
 async fn serve(state: Arc<AppState>, mut socket: WebSocket) {
     let (finished, mut replies) = mpsc::unbounded_channel::<String>();
     let mut in_flight = 0usize;
+    let mut unflushed = false;
     loop {
         let outgoing = tokio::select! {
             biased;
@@ -101,9 +105,9 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket) {
                     Ok((op, fields)) => handle(&state, op, fields).await,
                     Err(error) => Answer::Now(Err(error)),
                 };
-                match answer {
-                    Answer::Now(result) => reply(id, result),
-                    Answer::Later(work) => {
+                match answer.now() {
+                    Ok(result) => reply(id, result),
+                    Err(work) => {
                         in_flight += 1;
                         let finished = finished.clone();
                         tokio::spawn(async move { _ = finished.send(reply(id, work.await)) });
@@ -111,9 +115,31 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket) {
                     }
                 }
             }
+            () = std::future::ready(()), if unflushed => {
+                if socket.flush().await.is_err() {
+                    break;
+                }
+                unflushed = false;
+                continue;
+            }
         };
-        if socket.send(Message::Text(outgoing.into())).await.is_err() {
+        if socket.feed(Message::Text(outgoing.into())).await.is_err() {
             break;
+        }
+        unflushed = true;
+    }
+}
+
+impl Answer {
+    /// The result if it is ready without waiting (a step with nothing to commit), else the
+    /// work still to await.
+    fn now(self) -> Result<AppResult<Value>, Later> {
+        match self {
+            Self::Now(result) => Ok(result),
+            Self::Later(mut work) => match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(result) => Ok(result),
+                Poll::Pending => Err(work),
+            },
         }
     }
 }

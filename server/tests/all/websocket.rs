@@ -180,7 +180,7 @@ fn bad_messages_get_error_replies_and_the_socket_stays_usable() {
 #[test]
 fn pipelined_throughput_is_reported() {
     const SESSIONS: usize = 64;
-    const ROUNDS: usize = 100;
+    const ROUNDS: usize = 500;
     for (label, data) in [("in memory", None), ("durable", Some(tempfile::tempdir().expect("temp dir")))] {
         let dir = data.as_ref().map(|dir| dir.path().to_owned());
         let server = TestServer::start(&components("envs"), |config| config.data_dir = dir);
@@ -194,8 +194,9 @@ fn pipelined_throughput_is_reported() {
         }
         let sessions: Vec<Value> =
             (0..SESSIONS).map(|_| result(&receive(&mut socket))["session_id"].clone()).collect();
-        let start = Instant::now();
-        for round in 0..ROUNDS {
+        let mut start = Instant::now();
+        // Round 0 warms up (first touches of every instance) and is not timed.
+        for round in 0..=ROUNDS {
             for session in &sessions {
                 send(
                     &mut socket,
@@ -204,6 +205,9 @@ fn pipelined_throughput_is_reported() {
             }
             for _ in 0..SESSIONS {
                 assert_eq!(receive(&mut socket)["ok"], true);
+            }
+            if round == 0 {
+                start = Instant::now();
             }
         }
         let elapsed = start.elapsed();
