@@ -1,5 +1,5 @@
 //! The API over `GET /v1/ws`: pipelined requests, echoed ids, error replies that leave the
-//! socket usable; and `/openapi.json` against the router's route table.
+//! socket usable, durability across a restart; and `/openapi.json` against the router's route table.
 
 use std::collections::HashMap;
 use std::net::TcpStream;
@@ -254,4 +254,38 @@ fn the_openapi_document_describes_every_route() {
         let status = response.status().as_u16();
         assert!(status != 405 && !body.contains("no such endpoint"), "{method} {path}: {status} {body}");
     }
+}
+
+#[test]
+fn steps_over_the_socket_survive_a_restart() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let start = || {
+        let data = data.path().to_owned();
+        TestServer::start(&components("envs"), move |config| config.data_dir = Some(data))
+    };
+    let (session, before) = {
+        let server = start();
+        let mut socket = connect(&server);
+        send(&mut socket, &json!({ "id": "new", "op": "create", "env": "binary-search", "seed": 5 }));
+        let session = result(&receive(&mut socket))["session_id"].clone();
+        for index in 0..20 {
+            let arguments = json!({ "index": index });
+            send(
+                &mut socket,
+                &json!({ "id": index, "op": "step", "session_id": session, "name": "Get", "arguments": arguments }),
+            );
+        }
+        let replies: Vec<Value> = (0..20).map(|_| result(&receive(&mut socket)).clone()).collect();
+        assert!(replies.iter().all(|reply| reply["fault"].is_null()), "{replies:?}");
+        send(&mut socket, &json!({ "id": "get", "op": "get", "session_id": session }));
+        let before = result(&receive(&mut socket)).clone();
+        assert_eq!(before["steps"], 20);
+        (session, before)
+    };
+    let server = start();
+    assert_eq!(server.restored.restored, 1, "{:?}", server.restored);
+    let mut socket = connect(&server);
+    send(&mut socket, &json!({ "id": "get", "op": "get", "session_id": session }));
+    let after = result(&receive(&mut socket)).clone();
+    assert_eq!((&after["steps"], &after["log"]), (&before["steps"], &before["log"]));
 }
