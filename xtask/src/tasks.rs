@@ -120,7 +120,7 @@ fn build_cli(root: &Path) -> Result<()> {
 
 fn demo(root: &Path) -> Result<()> {
     build_envs(root, &[])?;
-    run_command(cargo().current_dir(root).args(["build", "--quiet", "-p", "codegym-cli"]))?;
+    build_cli(root)?;
     println!("\n== codegym list\n");
     run_command(codegym(root).arg("list"))?;
     println!("\n== codegym rollout --envs all --policy oracle --episodes 20 (per env)\n");
