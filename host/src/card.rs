@@ -69,9 +69,10 @@ impl DifficultyCard {
         let mut calls = Vec::new();
         let mut solved = 0;
         for seed in 0..seeds {
-            config_bytes.push(env.sample_config(seed, difficulty)?.len() as f64);
             let job = Job { env: env.clone(), seed, difficulty };
             let (trajectory, _) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
+            // The episode sampled the config already; its log holds it.
+            config_bytes.push(trajectory.log.config.len() as f64);
             calls.push(trajectory.steps.len() as f64);
             solved += u64::from(trajectory.outcome.is_solved());
         }
