@@ -3,7 +3,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::components;
+use crate::{components, setup};
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -16,6 +16,8 @@ Tasks:
   build-envs [NAME...]
                build envs/* into components at target/envs/<name>.wasm
                (and tests/envs/* into target/test-envs/); with names, only those
+  setup        install what the tests need and is not Rust: Debian nginx, a Python venv
+               with the client (target/venv); idempotent, offline once done
   bench        run the criterion benchmarks and `codegym bench --json`
   help         this text
 ";
@@ -26,6 +28,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("build-envs") => build_envs(&root, &args[1..]),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
+        Some("setup") => setup::setup(&root),
         Some("bench") => bench(&root),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -51,27 +54,9 @@ pub fn run_command(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// `rustup target add wasm32-unknown-unknown` unless it is already installed (offline-safe
-/// once done).
-fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    match installed {
-        Ok(output)
-            if String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
-        {
-            Ok(())
-        }
-        Ok(_) => run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"])),
-        // No rustup: trust that the toolchain has the target (the build will say if not).
-        Err(_) => Ok(()),
-    }
-}
-
 /// Build the environment components; `only` (names) restricts it to some of them.
 fn build_envs(root: &Path, only: &[String]) -> Result<()> {
-    ensure_wasm_target()?;
+    setup::ensure_wasm_target()?;
     let started = std::time::Instant::now();
     let selected = |crates: Vec<components::EnvCrate>| -> Vec<_> {
         crates.into_iter().filter(|c| only.is_empty() || only.contains(&c.name)).collect()
@@ -134,6 +119,7 @@ fn demo(root: &Path) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
         .context("code is not formatted; run `cargo fmt --all`")?;
+    setup::setup(root)?;
     build_envs(root, &[])?;
     // `--profile dev`: the same artifacts as `cargo build`/`cargo run` (the CLI, the demo),
     // so wasmtime is compiled once per checkout, not once per profile.
@@ -145,6 +131,7 @@ fn test(root: &Path) -> Result<()> {
         "--exclude",
         "xtask",
     ]))?;
+    python_tests(root)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
@@ -154,6 +141,22 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     Ok(())
+}
+
+/// The Python client's pytest suite, against the `codegym` binary `cargo test` just built.
+fn python_tests(root: &Path) -> Result<()> {
+    let tests = root.join("clients/python/tests");
+    if !tests.is_dir() {
+        return Ok(());
+    }
+    run_command(
+        Command::new(setup::venv_python(root))
+            .current_dir(root.join("clients/python"))
+            .args(["-m", "pytest", "-q", "tests"])
+            .env("CODEGYM_BIN", root.join("target/debug/codegym"))
+            .env("CODEGYM_ENVS", root.join("target/envs")),
+    )
+    .context("the Python client's tests failed")
 }
 
 fn bench(root: &Path) -> Result<()> {

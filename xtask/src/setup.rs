@@ -1,0 +1,108 @@
+//! `cargo xtask setup`: everything the demo and the tests need beyond Rust itself, installed
+//! once and then checked offline. Each step first looks whether its work is already done, so
+//! a second run touches no network.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::tasks::run_command;
+
+/// Debian packages the tests drive as real processes: `nginx` fronts two server replicas.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[("nginx", "nginx")];
+
+/// The Python test environment: the client package (editable) and its test requirements,
+/// pinned in `clients/python/pyproject.toml`.
+const PYTHON_PROJECT: &str = "clients/python";
+
+pub fn setup(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_debian_packages(DEBIAN_PACKAGES)?;
+    ensure_python_venv(root)?;
+    Ok(())
+}
+
+/// `rustup target add wasm32-unknown-unknown` unless it is already installed.
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match installed {
+        Ok(output)
+            if String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Ok(_) => run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"])),
+        // No rustup: trust that the toolchain has the target (the build will say if not).
+        Err(_) => Ok(()),
+    }
+}
+
+/// `apt-get install` the `(command, package)` pairs whose command is not on `PATH`.
+fn ensure_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> =
+        packages.iter().filter(|(command, _)| find_program(command).is_none()).map(|(_, p)| *p).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask setup: installing Debian packages {}", missing.join(" "));
+    let as_root = |program: &str| {
+        // Root installs directly; anyone else goes through sudo.
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let mut command = Command::new(if root { program } else { "sudo" });
+        if !root {
+            command.arg(program);
+        }
+        command.env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run_command(as_root("apt-get").args(["update", "-q"]))
+        .context("cannot update the package lists (network, or no root?)")?;
+    run_command(as_root("apt-get").args(["install", "-y", "-q", "--no-install-recommends"]).args(&missing))
+        .with_context(|| format!("cannot install {}", missing.join(" ")))?;
+    Ok(())
+}
+
+/// Where `program` is on `PATH` (also `/usr/sbin`, where Debian puts nginx).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The venv's Python.
+pub fn venv_python(root: &Path) -> PathBuf {
+    root.join("target/venv/bin/python")
+}
+
+/// A venv at `target/venv` with the Python client installed editable plus its test extras.
+/// A stamp holding the project file's contents marks it done; a changed file reinstalls.
+fn ensure_python_venv(root: &Path) -> Result<()> {
+    let project = root.join(PYTHON_PROJECT);
+    let pyproject = project.join("pyproject.toml");
+    if !pyproject.is_file() {
+        return Ok(());
+    }
+    let wanted = std::fs::read(&pyproject).with_context(|| format!("reading {}", pyproject.display()))?;
+    let venv = root.join("target/venv");
+    let stamp = venv.join("codegym-setup.stamp");
+    if std::fs::read(&stamp).is_ok_and(|done| done == wanted) && venv_python(root).is_file() {
+        return Ok(());
+    }
+    let python = ["python3", "python"].into_iter().find_map(find_program);
+    let Some(python) = python else { bail!("no python3 on PATH; the Python client tests need it") };
+    eprintln!("xtask setup: creating {} with {PYTHON_PROJECT}[test]", venv.display());
+    run_command(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
+    run_command(
+        Command::new(venv_python(root))
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--editable"])
+            .arg(format!("{}[test]", project.display())),
+    )
+    .context("cannot install the Python client's test requirements (network?)")?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(())
+}
