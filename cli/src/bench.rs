@@ -6,9 +6,15 @@ use codegym_host::{BenchOptions, Host};
 
 use crate::{Global, default_threads, print_json};
 
-/// Measure instantiation, step latency, throughput, memory per live episode and cached load.
+mod server;
+
+/// Measure instantiation, step latency, throughput, memory per live episode and cached load
+/// of one environment in-process; or, with `bench server`, a rollout server under load.
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    target: Option<Target>,
     /// Environment to measure.
     #[arg(long, default_value = "binary-search")]
     env: String,
@@ -35,8 +41,16 @@ pub struct Args {
     json: bool,
 }
 
+#[derive(clap::Subcommand)]
+enum Target {
+    Server(server::Args),
+}
+
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
+        if let Some(Target::Server(args)) = self.target {
+            return args.execute(global);
+        }
         let mut config = global.host_config();
         config.pool_size =
             u32::try_from(self.live + self.throughput_episodes + 64).context("--live is too large")?;

@@ -27,6 +27,10 @@ pub struct Args {
     /// Drop sessions idle for this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     idle_ttl: u64,
+    /// Tool calls per episode before it ends with a step limit (CodeGym's T_max); requests
+    /// may lower it for their session, never raise it.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_steps: u32,
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     body_limit: usize,
@@ -37,6 +41,7 @@ impl Args {
         let mut host_config = global.host_config();
         // Room for every session's instance, plus scratch instances (configs, forks).
         host_config.pool_size = u32::try_from(self.max_sessions.saturating_add(256)).unwrap_or(u32::MAX);
+        host_config.limits.max_steps = self.max_steps;
         let limits = host_config.limits;
         let registry = global.registry_with(host_config)?;
         let config = ServerConfig {

@@ -39,7 +39,7 @@ pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
 pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout, run_episode};
 pub use stats::{CorpusStats, PAPER, PaperFigures, StepsAt, corpus_stats};
-pub use summary::Summary;
+pub use summary::{Summary, percentile};
 pub use verify::{Failure, ORACLE_CALLS, Stage, StageCount, VerifyOptions, VerifyReport, verify, verify_env};
 
 /// Host-side bindings of the WIT world in `wit/codegym.wit`.

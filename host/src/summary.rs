@@ -39,7 +39,7 @@ pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// The `q`-quantile of an unsorted sample.
-pub(crate) fn percentile(values: &[f64], q: f64) -> f64 {
+pub fn percentile(values: &[f64], q: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     quantile(&sorted, q)

@@ -18,7 +18,8 @@ Tasks:
                (and tests/envs/* into target/test-envs/); with names, only those
   setup        install what the tests need and is not Rust: Debian nginx, a Python venv
                with the client (target/venv); idempotent, offline once done
-  bench        run the criterion benchmarks and `codegym bench --json`
+  bench        run the criterion benchmarks, `codegym bench --json` and
+               `codegym bench server --json`
   help         this text
 ";
 
@@ -163,5 +164,6 @@ fn bench(root: &Path) -> Result<()> {
     build_envs(root, &[])?;
     build_cli(root)?;
     run_command(cargo().current_dir(root).args(["bench", "--profile", "dev", "-p", "codegym-host"]))?;
-    run_command(codegym(root).args(["bench", "--json"]))
+    run_command(codegym(root).args(["bench", "--json"]))?;
+    run_command(codegym(root).args(["bench", "server", "--json"]))
 }

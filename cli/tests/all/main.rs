@@ -258,3 +258,53 @@ fn bench_reports_every_figure() {
     }
     assert_eq!(report["live_episodes"], 200);
 }
+
+/// A `bench server --json` report with every transport's figures and a reply to every step.
+fn assert_server_bench(report: &serde_json::Value, sessions: u64) {
+    assert_eq!(report["sessions"], sessions, "{report}");
+    let phases = report["phases"].as_array().expect("phases");
+    let transports: Vec<&str> = phases.iter().filter_map(|p| p["transport"].as_str()).collect();
+    assert_eq!(transports, ["HTTP step", "HTTP batch", "WebSocket batch"]);
+    for phase in phases {
+        assert_eq!(phase["errors"], 0, "{phase}");
+        for key in ["steps", "steps_per_sec", "latency_us_p50", "latency_us_p99"] {
+            assert!(phase[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {phase}");
+        }
+    }
+}
+
+#[test]
+fn bench_server_measures_every_transport() {
+    let cli = Cli::new();
+    let args = ["bench", "server", "--json", "--sessions", "16", "--batch", "4", "--duration", "0.2"];
+    let report = json(&cli.run(&args));
+    assert_server_bench(&report, 16);
+    assert!(report["server_rss_bytes_per_session"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+    assert_eq!(report["sessions_replaced"], 0, "the benchmark's own server never ends a session");
+}
+
+#[test]
+fn bench_server_replaces_sessions_that_end() {
+    let cli = Cli::new();
+    let mut server = cli
+        .command(&["serve", "--addr", "127.0.0.1:0", "--max-steps", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn codegym serve");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("read stdout");
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}"));
+    let output =
+        cli.run(&["bench", "server", "--json", "--url", url, "--sessions", "4", "--duration", "0.2"]);
+    _ = server.kill();
+    _ = server.wait();
+    let report = json(&output);
+    assert_server_bench(&report, 4);
+    assert!(report["server_rss_bytes"].is_null(), "an external server's memory is not measured");
+    assert!(report["sessions_replaced"].as_u64().is_some_and(|n| n > 0), "{report}");
+}
