@@ -1,0 +1,55 @@
+"""Python client for the CodeGym-rs rollout server (``codegym serve``).
+
+Blocking, Gymnasium-style::
+
+    from codegym_client import Client
+
+    with Client("http://127.0.0.1:8000") as client:
+        with client.make("binary-search", seed=1) as env:
+            observation, info = env.reset()
+            observation, reward, terminated, truncated, info = env.step(
+                {"name": "Length", "arguments": {}}
+            )
+
+Asyncio, with batches for rollout workers::
+
+    async with AsyncClient(url) as client:
+        sessions = await client.make_many("binary-search", range(64))
+        results = await client.step_many([(s, {"name": "Observe"}) for s in sessions])
+"""
+
+from ._async import AsyncClient, AsyncSession
+from ._core import REPLICA_HEADER, Action, StepResult, group_by_replica, replica_of
+from ._sync import Client, Session
+from .errors import (
+    APIStatusError,
+    BadRequestError,
+    CodeGymError,
+    NotFoundError,
+    ServerError,
+    TooManySessionsError,
+    TransportError,
+    UnavailableError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "Session",
+    "AsyncClient",
+    "AsyncSession",
+    "StepResult",
+    "Action",
+    "REPLICA_HEADER",
+    "replica_of",
+    "group_by_replica",
+    "CodeGymError",
+    "TransportError",
+    "APIStatusError",
+    "BadRequestError",
+    "NotFoundError",
+    "TooManySessionsError",
+    "UnavailableError",
+    "ServerError",
+]
