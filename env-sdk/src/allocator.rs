@@ -12,6 +12,13 @@
 //! and arguments, the observation), and with thousands of live episodes each step finds its
 //! instance's memory cold in the CPU cache: popping a list touches one cache line (the list
 //! heads), where talc's search touched several (bins, bitfields, chunk tags).
+//!
+//! The last observation `step` returned is *retained*: the canonical ABI's post-return
+//! would free it right after the host copied it, which costs the host one more call into
+//! the instance per step. Instead the SDK frees it at the start of the next step, and
+//! `cargo xtask build-envs` drops the post-return export of `step`. If a build keeps that
+//! export, the post-return's free of the retained block is ignored, so either build is
+//! sound.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -110,6 +117,10 @@ unsafe impl GlobalAlloc for CachedTalc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: single-threaded (see `Sync`).
+        if ptr == unsafe { *RETAINED.get() }.0 {
+            return; // freed by `release_retained`
+        }
         let Some(class) = class_of(layout) else { return unsafe { self.talc.dealloc(ptr, layout) } };
         // SAFETY: as in `alloc`; the block is ours again and at least 16 bytes, 16-aligned.
         let free = unsafe { &mut *self.free.get() };
@@ -132,6 +143,46 @@ unsafe impl GlobalAlloc for CachedTalc {
                 }
                 new
             }
+        }
+    }
+}
+
+/// The retained observation's block and layout (null when none).
+struct Retained(UnsafeCell<(*mut u8, Layout)>);
+
+// SAFETY: single-threaded, as for `CachedTalc`.
+unsafe impl Sync for Retained {}
+
+impl Retained {
+    fn get(&self) -> *mut (*mut u8, Layout) {
+        self.0.get()
+    }
+}
+
+static RETAINED: Retained = Retained(UnsafeCell::new((core::ptr::null_mut(), Layout::new::<u8>())));
+
+/// Keep `text`'s block allocated past its drop, until [`release_retained`]; returns it as a
+/// `String` whose capacity equals its length, so the bindings hand this very block to the host.
+pub(crate) fn retain(text: String) -> String {
+    let text = String::from(text.into_boxed_str());
+    if text.capacity() > 0 {
+        // SAFETY: single-threaded; a boxed `str` of `len` bytes has the layout (len, 1).
+        unsafe {
+            *RETAINED.get() = (text.as_ptr().cast_mut(), Layout::from_size_align_unchecked(text.len(), 1));
+        }
+    }
+    text
+}
+
+/// Free the retained block, if any (its `String` is gone: the host copied it).
+pub(crate) fn release_retained() {
+    // SAFETY: single-threaded; the block was allocated with this layout and is owned by no
+    // one else once the `String` that held it was dropped (or handed to the host).
+    unsafe {
+        let (ptr, layout) =
+            core::mem::replace(&mut *RETAINED.get(), (core::ptr::null_mut(), Layout::new::<u8>()));
+        if !ptr.is_null() {
+            ALLOCATOR.dealloc(ptr, layout);
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use codegym_env_sdk::testing::run_oracle;
 use codegym_env_sdk::{Environment, Oracle, Session};
+use codegym_host::{OraclePolicy, Policy};
 
 use crate::registry;
 
@@ -39,4 +40,35 @@ fn binary_search() {
 #[test]
 fn two_sum() {
     same_behaviour::<codegym_env_two_sum::TwoSum, codegym_env_two_sum::TwoSumOracle>();
+}
+
+/// `cargo xtask build-envs` drops the post-return of `step` (the SDK frees each observation
+/// at the next step instead). A component built with it kept, as plain `wit-component`
+/// would, must behave the same: the post-return's free of the retained observation is
+/// ignored, never a double free.
+#[test]
+fn a_component_that_keeps_the_step_post_return_behaves_the_same() {
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-envs/kept-post-return/binary-search.wasm");
+    let kept = registry().host().load(&kept).expect("the fixture (run `cargo xtask build-envs`)");
+    let shipped = registry().get("binary-search").expect("component");
+    for seed in 0..5 {
+        let config = shipped.sample_config(seed, 100).expect("config");
+        let (mut a, mut b) = (shipped.start(&config).expect("start"), kept.start(&config).expect("start"));
+        let mut oracle = OraclePolicy::default();
+        oracle.start(&shipped, a.task()).expect("oracle");
+        let mut observation = String::new();
+        let mut steps = 0;
+        while let Some(call) = oracle.next(&observation) {
+            let (x, y) = (a.step(&call), b.step(&call));
+            assert_eq!(
+                (&x.observation, x.reward, x.done),
+                (&y.observation, y.reward, y.done),
+                "step {steps}"
+            );
+            observation = x.observation;
+            steps += 1;
+        }
+        assert!(steps > 10 && a.is_done() && a.reward() == 1.0, "seed {seed}: {steps} steps");
+    }
 }

@@ -75,6 +75,9 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     let (shipped_crates, test_crates) = crates.split_at(shipped);
     components::build(root, &crates, &root.join("target/envs"), shipped_crates)?;
     components::wrap(root, test_crates, &root.join("target/test-envs"))?;
+    if let Some(krate) = shipped_crates.iter().find(|c| c.name == "binary-search") {
+        components::wrap_keeping_post_return(root, krate, &root.join("target/test-envs/kept-post-return"))?;
+    }
     eprintln!(
         "built {shipped} environment components into target/envs and {tests} test components into \
          target/test-envs in {:.1}s",
@@ -132,6 +135,9 @@ fn test(root: &Path) -> Result<()> {
         "--exclude",
         "xtask",
     ]))?;
+    // xtask's own tests, with the features `cargo xtask` itself was built with (so nothing
+    // is rebuilt; `--workspace` above would unify features differently).
+    run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
