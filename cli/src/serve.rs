@@ -34,6 +34,17 @@ pub struct Args {
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     body_limit: usize,
+    /// This server's name among replicas behind a proxy (1 to 16 of a-z, 0-9): session ids
+    /// become NAME-<16 hex digits> so the proxy can route each to its replica (see
+    /// deploy/README.md). Restart a replica with the same name and --data to resume its
+    /// sessions under the same ids.
+    #[arg(long, value_name = "NAME", value_parser = replica_name)]
+    replica: Option<String>,
+}
+
+/// `--replica`, checked as the server checks it.
+fn replica_name(name: &str) -> Result<String, String> {
+    codegym_server::check_replica(name).map(|()| name.to_owned()).map_err(|error| error.to_string())
 }
 
 impl Args {
@@ -51,6 +62,7 @@ impl Args {
             idle_ttl: Duration::from_secs(self.idle_ttl),
             body_limit_bytes: self.body_limit,
             limits,
+            replica: self.replica,
         };
         let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
         runtime.block_on(async {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::state::{AppState, Live, Session, clamp_limits, format_id};
+use crate::state::{AppState, Live, Session, clamp_limits};
 use crate::store::Ack;
 
 pub(crate) type AppResult<T> = Result<T, ApiError>;
@@ -108,11 +108,11 @@ pub(crate) struct SessionCreated {
 }
 
 impl SessionCreated {
-    fn new(session: &Session) -> Self {
+    fn new(state: &AppState, session: &Session) -> Self {
         let live = session.lock();
         let episode = &live.episode;
         Self {
-            session_id: format_id(session.id),
+            session_id: state.format_id(session.id),
             env: session.env.clone(),
             task: episode.task().to_owned(),
             config: episode.log().config.clone(),
@@ -146,7 +146,7 @@ pub(crate) async fn create(state: &Arc<AppState>, request: CreateRequest) -> App
     })
     .await?;
     let session = state.insert(name, Live { episode, records: Vec::new() }).await?;
-    Ok(SessionCreated::new(&session))
+    Ok(SessionCreated::new(state, &session))
 }
 
 /// The server's limits with the given fields replaced, then clamped to the server's.
@@ -176,7 +176,7 @@ pub(crate) fn show_session(state: &AppState, id: &str) -> AppResult<Value> {
     let live = session.lock();
     let episode = &live.episode;
     Ok(json!({
-        "session_id": format_id(session.id),
+        "session_id": state.format_id(session.id),
         "env": session.env,
         "created_ms": session.created_ms,
         "status": if episode.is_done() { "done" } else { "active" },
@@ -206,7 +206,7 @@ pub(crate) async fn fork(state: &Arc<AppState>, id: &str) -> AppResult<SessionCr
     })
     .await?;
     let session = state.insert(env, live).await?;
-    Ok(SessionCreated::new(&session))
+    Ok(SessionCreated::new(state, &session))
 }
 
 /// One step: a structured call, or raw model output to parse.

@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 /// Errors from starting or running the server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("invalid replica name `{name}`: use 1 to 16 characters of a-z and 0-9 (it prefixes session ids)")]
+    Replica { name: String },
     #[error("cannot open the session database in {path}: {source}")]
     Open { path: PathBuf, source: StoreError },
     #[error("cannot listen on {addr}: {source}")]

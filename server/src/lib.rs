@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 
 pub use error::{Error, StoreError};
 pub use routes::ROUTES;
-pub use state::{RestoreReport, ServerConfig};
+pub use state::{RestoreReport, ServerConfig, check_replica};
 
 use state::AppState;
 

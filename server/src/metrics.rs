@@ -34,8 +34,16 @@ impl Metrics {
         self.latency.sum_nanos.fetch_add(nanos, Relaxed);
     }
 
-    pub fn render(&self, live_sessions: usize) -> String {
+    /// The text of `/metrics`; with a replica name, `codegym_replica_info{replica="NAME"} 1`
+    /// says which replica answered (through a proxy every replica has the same address).
+    pub fn render(&self, live_sessions: usize, replica: Option<&str>) -> String {
         let mut out = String::new();
+        if let Some(replica) = replica {
+            let name = "codegym_replica_info";
+            let _ =
+                writeln!(out, "# HELP {name} This server's replica name (the prefix of its session ids).");
+            let _ = writeln!(out, "# TYPE {name} gauge\n{name}{{replica=\"{replica}\"}} 1");
+        }
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         };

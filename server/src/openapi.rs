@@ -45,8 +45,12 @@ const NO_SESSION: (&str, &str) = ("404", "unknown session (it may have expired o
 const FULL: (&str, &str) = ("429", "the server holds its maximum of sessions");
 const UNSTORED: (&str, &str) = ("503", "the change could not be made durable");
 
+/// How session ids are written (`state::format_id`).
+const SESSION_ID: &str = "a session id: 16 lowercase hex digits, or `NAME-<16 hex digits>` on a server run as \
+    replica NAME (`--replica`), whose prefix a proxy routes by; an id of another replica is unknown (404)";
+
 fn paths() -> Value {
-    let session_id = path_parameter("id", "a session id, 16 hex digits");
+    let session_id = path_parameter("id", SESSION_ID);
     let created = ("201", reply("the new session", schema("SessionCreated")));
     let mut create = operation(
         "Start a session of an environment",
@@ -134,8 +138,9 @@ fn schemas() -> Value {
         "text": { "type": "string", "description": "raw model output to parse (instead of `name`)" },
         "format": { "enum": ["codegym", "hermes", "openai-tools"], "description": "how `text` is written" },
     });
+    let session_id = json!({ "type": "string", "description": SESSION_ID });
     let mut session_step = step.clone();
-    session_step["session_id"] = string.clone();
+    session_step["session_id"] = session_id.clone();
     json!({
         "Error": object(json!({ "error": { "type": "string" } }), &["error"]),
         "EnvSummary": object(json!({
@@ -162,7 +167,7 @@ fn schemas() -> Value {
             "additionalProperties": false,
         },
         "SessionCreated": object(json!({
-            "session_id": string, "env": string, "task": string, "config": string,
+            "session_id": session_id, "env": string, "task": string, "config": string,
             "steps": { "type": "integer" }, "tools": { "type": "array", "items": schema("Tool") },
         }), &["session_id", "env", "task", "config", "steps", "tools"]),
         "StepRequest": {
@@ -187,7 +192,7 @@ fn schemas() -> Value {
             ] } },
         }), &["results"]),
         "Session": object(json!({
-            "session_id": string, "env": string,
+            "session_id": session_id, "env": string,
             "created_ms": { "type": "integer", "description": "Unix time in milliseconds" },
             "status": { "enum": ["active", "done"] },
             "outcome": { "description": "how the episode ended (null while active)" },

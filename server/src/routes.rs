@@ -69,7 +69,7 @@ impl From<PathRejection> for ApiError {
 }
 
 async fn metrics(State(state): Shared) -> impl IntoResponse {
-    let text = state.metrics.render(state.live_sessions());
+    let text = state.metrics.render(state.live_sessions(), state.config.replica.as_deref());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

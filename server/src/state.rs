@@ -31,6 +31,11 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Default limits for new sessions, and the most a request may ask for.
     pub limits: Limits,
+    /// This server's name among several replicas behind a proxy (1 to 16 of `a-z0-9`, see
+    /// [`check_replica`]): session ids become `NAME-<16 hex digits>`, so a proxy can route
+    /// each id to the replica that owns it, and ids naming another replica are unknown here.
+    /// `None`: ids are the 16 hex digits alone.
+    pub replica: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -42,7 +47,22 @@ impl Default for ServerConfig {
             idle_ttl: Duration::from_secs(3600),
             body_limit_bytes: 1 << 20,
             limits: Limits::default(),
+            replica: None,
         }
+    }
+}
+
+/// The longest replica name.
+const MAX_REPLICA_LEN: usize = 16;
+
+/// Check a replica name ([`ServerConfig::replica`]): 1 to 16 characters of `a-z0-9`, so
+/// that it is a safe prefix for session ids, URL paths and proxy configurations.
+pub fn check_replica(name: &str) -> Result<(), Error> {
+    let valid = (1..=MAX_REPLICA_LEN).contains(&name.len())
+        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
+    match valid {
+        true => Ok(()),
+        false => Err(Error::Replica { name: name.to_owned() }),
     }
 }
 
@@ -56,14 +76,30 @@ pub struct RestoreReport {
     pub dropped: Vec<(String, String)>,
 }
 
+/// A session's key, in memory and in the store; the replica name is not part of it, so a
+/// data directory keeps its sessions' ids as long as it is served under the same name.
 pub(crate) type SessionId = u64;
 
-pub(crate) fn format_id(id: SessionId) -> String {
-    format!("{id:016x}")
+/// A session id as clients see it: `NAME-<16 hex digits>` on replica `NAME`, else the
+/// 16 digits alone. Every id a server prints goes through here.
+fn format_id(replica: Option<&str>, id: SessionId) -> String {
+    match replica {
+        Some(name) => format!("{name}-{id:016x}"),
+        None => format!("{id:016x}"),
+    }
 }
 
-fn parse_id(text: &str) -> Option<SessionId> {
-    (text.len() == 16).then(|| u64::from_str_radix(text, 16).ok()).flatten()
+/// The inverse of [`format_id`], and the only way ids are read: `None` (an unknown session)
+/// for anything [`format_id`] would not print, including an id of another replica or one
+/// without the prefix this replica requires (or with one when it has none).
+fn parse_id(replica: Option<&str>, text: &str) -> Option<SessionId> {
+    let digits = match replica {
+        Some(name) => text.strip_prefix(name)?.strip_prefix('-')?,
+        None => text,
+    };
+    let canonical =
+        digits.len() == 16 && digits.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+    canonical.then(|| u64::from_str_radix(digits, 16).ok()).flatten()
 }
 
 pub(crate) struct Session {
@@ -109,6 +145,9 @@ pub(crate) struct Stepped {
 impl AppState {
     /// Open the store (if any) and resume every stored session by replaying its log.
     pub fn open(config: ServerConfig, registry: Registry) -> Result<(Self, RestoreReport), Error> {
+        if let Some(name) = &config.replica {
+            check_replica(name)?;
+        }
         let (store, stored) = match &config.data_dir {
             Some(dir) => {
                 let (store, stored) =
@@ -131,6 +170,15 @@ impl AppState {
         Ok((state, report))
     }
 
+    /// A session's id as clients see it (see [`format_id`]).
+    pub fn format_id(&self, id: SessionId) -> String {
+        format_id(self.config.replica.as_deref(), id)
+    }
+
+    fn parse_id(&self, text: &str) -> Option<SessionId> {
+        parse_id(self.config.replica.as_deref(), text)
+    }
+
     fn restore(&self, stored: Vec<StoredSession>) -> RestoreReport {
         let mut report = RestoreReport::default();
         let mut dropped = Vec::new();
@@ -142,7 +190,7 @@ impl AppState {
                     report.restored += 1;
                 }
                 Err(reason) => {
-                    report.dropped.push((format_id(id), reason));
+                    report.dropped.push((self.format_id(id), reason));
                     dropped.push(Op::Delete { id });
                 }
             }
@@ -204,7 +252,8 @@ impl AppState {
 
     /// The session `id`, marked as used now.
     pub fn session(&self, id: &str) -> Result<Arc<Session>, ApiError> {
-        let session = parse_id(id)
+        let session = self
+            .parse_id(id)
             .and_then(|key| self.read_sessions().get(&key).cloned())
             .ok_or_else(|| ApiError::unknown_session(id))?;
         session.last_used.store(self.now_ms(), Relaxed);
@@ -304,7 +353,7 @@ impl AppState {
 
     /// Remove a session from memory and from the store.
     pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        let key = parse_id(id).ok_or_else(|| ApiError::unknown_session(id))?;
+        let key = self.parse_id(id).ok_or_else(|| ApiError::unknown_session(id))?;
         self.write_sessions().remove(&key).ok_or_else(|| ApiError::unknown_session(id))?;
         if let Some(store) = &self.store {
             store::durable(store.submit(vec![Op::Delete { id: key }]))
@@ -356,5 +405,48 @@ pub(crate) fn clamp_limits(requested: Limits, max: Limits) -> Limits {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::storage(&error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_replica, format_id, parse_id};
+
+    #[test]
+    fn ids_round_trip_and_name_their_replica() {
+        for id in [0, 1, 0xdead_beef, u64::MAX] {
+            for replica in [None, Some("a"), Some("replica012345678")] {
+                assert_eq!(parse_id(replica, &format_id(replica, id)), Some(id), "{replica:?} {id}");
+            }
+        }
+        assert_eq!(format_id(Some("b2"), 255), "b2-00000000000000ff");
+        assert_eq!(format_id(None, 255), "00000000000000ff");
+        for (replica, text) in [
+            (Some("a"), "b-00000000000000ff"),
+            (Some("a"), "00000000000000ff"),
+            (Some("a"), "ab-00000000000000ff"),
+            (Some("ab"), "a-00000000000000ff"),
+            (Some("a"), "a-"),
+            (Some("a"), "a"),
+            (None, "a-00000000000000ff"),
+            (None, "00000000000000FF"),
+            (None, "+0000000000000ff"),
+            (None, "00000000000000ff0"),
+            (None, ""),
+            (None, "é000000000000000"),
+        ] {
+            assert_eq!(parse_id(replica, text), None, "{replica:?} {text:?}");
+        }
+    }
+
+    #[test]
+    fn replica_names_are_short_lowercase_alphanumerics() {
+        for name in ["a", "b", "r0", "0123456789abcdef"] {
+            assert!(check_replica(name).is_ok(), "{name}");
+        }
+        for name in ["", "A", "a-b", "a_b", "a.b", "0123456789abcdefg", "é", "a b"] {
+            let error = check_replica(name).expect_err(name).to_string();
+            assert!(error.contains("1 to 16 characters of a-z and 0-9"), "{error}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod durability;
 mod errors;
 mod faults;
+mod replicas;
 mod sessions;
 mod websocket;
 

@@ -12,9 +12,9 @@ use tungstenite::{Message, WebSocket};
 
 use crate::{TestServer, components, load};
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-fn connect(server: &TestServer) -> Socket {
+pub(crate) fn connect(server: &TestServer) -> Socket {
     let address = server.url.trim_start_matches("http://");
     let stream = TcpStream::connect(address).expect("connect");
     stream.set_nodelay(true).expect("TCP_NODELAY");
@@ -22,11 +22,11 @@ fn connect(server: &TestServer) -> Socket {
     tungstenite::client(url, MaybeTlsStream::Plain(stream)).expect("WebSocket handshake").0
 }
 
-fn send(socket: &mut Socket, request: &Value) {
+pub(crate) fn send(socket: &mut Socket, request: &Value) {
     socket.send(Message::text(request.to_string())).expect("send");
 }
 
-fn receive(socket: &mut Socket) -> Value {
+pub(crate) fn receive(socket: &mut Socket) -> Value {
     loop {
         match socket.read().expect("a reply") {
             Message::Text(text) => return serde_json::from_str(&text).expect("replies are JSON"),
@@ -46,7 +46,7 @@ fn receive_all(socket: &mut Socket, count: usize) -> HashMap<String, Value> {
         .collect()
 }
 
-fn result(reply: &Value) -> &Value {
+pub(crate) fn result(reply: &Value) -> &Value {
     assert_eq!(reply["ok"], true, "{reply}");
     &reply["result"]
 }
