@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use codegym_core::{ActionFormat, EnvInfo, FaultKind, ToolCall, parse_action};
+use codegym_core::{ActionFormat, EnvInfo, FaultKind, Outcome, ToolCall, parse_action};
 use codegym_host::Limits;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -255,6 +255,9 @@ pub(crate) struct StepReply {
     steps: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     fault: Option<FaultKind>,
+    /// How the episode ended (solved, wrong answer, step limit, fault), once `done`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
     /// The text held no valid call; the episode did not see it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     parse_error: bool,
@@ -275,6 +278,7 @@ fn run(state: &AppState, session: &Session, action: Action) -> (StepReply, Optio
                     done: live.episode.is_done(),
                     steps: live.episode.steps(),
                     fault: None,
+                    outcome: live.episode.outcome(),
                     parse_error: true,
                 };
                 return (reply, None);
@@ -289,6 +293,7 @@ fn run(state: &AppState, session: &Session, action: Action) -> (StepReply, Optio
         done: result.done,
         steps: stepped.steps,
         fault: result.fault,
+        outcome: stepped.outcome,
         parse_error: false,
     };
     (reply, stepped.ack)

@@ -180,6 +180,15 @@ fn schemas() -> Value {
             "done": { "type": "boolean" },
             "steps": { "type": "integer" },
             "fault": { "type": "string", "description": "present when the environment faulted" },
+            "outcome": {
+                "description": "present once `done`: how the episode ended",
+                "type": "object",
+                "properties": {
+                    "kind": { "enum": ["solved", "wrong_answer", "step_limit", "abandoned", "fault"] },
+                    "fault": { "type": "string", "description": "the fault, when `kind` is `fault`" },
+                },
+                "required": ["kind"],
+            },
             "parse_error": { "type": "boolean", "description": "present (true) when `text` held no valid call" },
         }), &["observation", "reward", "done", "steps"]),
         "BatchRequest": object(json!({

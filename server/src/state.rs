@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::StatusCode;
-use codegym_core::ToolCall;
+use codegym_core::{Outcome, ToolCall};
 use codegym_host::{Episode, Limits, Registry, StepResult};
 
 use crate::error::{ApiError, Error, StoreError};
@@ -139,6 +139,8 @@ pub(crate) struct AppState {
 pub(crate) struct Stepped {
     pub result: StepResult,
     pub steps: u32,
+    /// How the episode ended, once it has.
+    pub outcome: Option<Outcome>,
     pub ack: Option<Ack>,
 }
 
@@ -324,7 +326,12 @@ impl AppState {
         if live.episode.is_done() {
             // Changes nothing, so is not logged.
             let result = live.episode.step(call);
-            return Stepped { result, steps: live.episode.steps(), ack: None };
+            return Stepped {
+                result,
+                steps: live.episode.steps(),
+                outcome: live.episode.outcome(),
+                ack: None,
+            };
         }
         let result = live.episode.step(call);
         self.metrics.steps.fetch_add(1, Relaxed);
@@ -338,7 +345,7 @@ impl AppState {
             .as_ref()
             .map(|store| store.submit(vec![Op::Append { id: session.id, index, record: record.clone() }]));
         live.records.push(record);
-        Stepped { result, steps: live.episode.steps(), ack }
+        Stepped { result, steps: live.episode.steps(), outcome: live.episode.outcome(), ack }
     }
 
     /// Wait until a step is durable. If it cannot be, the session is dropped from memory:

@@ -87,6 +87,10 @@ def start_server(*extra: str, log_dir: Path) -> Iterator[str]:
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a ``codegym serve`` started for this test run."""
     with start_server(log_dir=tmp_path_factory.mktemp("server")) as url:
+        # Listing loads every component; with a cold compile cache (a fresh machine) that
+        # takes a while on 2 cores, so do it once here with room, not in a test's timeout.
+        with Client(url, timeout=600) as warm:
+            warm.envs()
         yield url
 
 

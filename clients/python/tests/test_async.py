@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -109,13 +108,6 @@ def test_async_sessions_reset_step_fork_and_close(server_url: str) -> None:
     asyncio.run(main())
 
 
-def _supports_replicas() -> bool:
-    from .conftest import _binary
-
-    help_text = subprocess.run([str(_binary()), "serve", "--help"], capture_output=True, text=True).stdout
-    return "--replica" in help_text
-
-
 class ReplicaRouter(httpx.AsyncBaseTransport):
     """What the nginx config in deploy/ does, in-process: a batch goes to the replica its
     `X-CodeGym-Replica` header names, a session's own route to the replica its id names, a
@@ -147,8 +139,6 @@ class ReplicaRouter(httpx.AsyncBaseTransport):
 
 
 def test_step_many_routes_batches_to_named_replicas(tmp_path: Path) -> None:
-    if not _supports_replicas():
-        pytest.skip("this codegym binary has no `serve --replica`")
     (tmp_path / "r1").mkdir()
     (tmp_path / "r2").mkdir()
     with (

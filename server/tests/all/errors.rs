@@ -70,9 +70,11 @@ fn requested_limits_can_only_tighten_the_servers() {
     let (_, session) = server.get(&format!("/v1/sessions/{id}"));
     assert_eq!(session["limits"]["max_steps"], 2);
     assert_eq!(session["limits"]["fuel_per_step"], codegym_host::Limits::default().fuel_per_step);
-    server.step(&id, "Observe", "{}");
+    let first = server.step(&id, "Observe", "{}");
+    assert!(first.get("outcome").is_none(), "no outcome while the episode runs: {first}");
     let last = server.step(&id, "Observe", "{}");
     assert_eq!(last["done"], true, "the step limit ends it: {last}");
+    assert_eq!(last["outcome"]["kind"], "step_limit", "the reply says why: {last}");
     let (_, session) = server.get(&format!("/v1/sessions/{id}"));
     assert_eq!(session["outcome"]["kind"], "step_limit");
 }

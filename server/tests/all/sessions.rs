@@ -47,6 +47,7 @@ fn the_oracle_solves_a_session_over_http() {
 
     let last = solve_with_oracle(&server, "binary-search", &id, created["task"].as_str().expect("task"));
     assert_eq!((last["reward"].as_f64(), last["done"].as_bool()), (Some(1.0), Some(true)), "{last}");
+    assert_eq!(last["outcome"]["kind"], "solved", "{last}");
 
     let (status, session) = server.get(&format!("/v1/sessions/{id}"));
     assert_eq!(status, 200, "{session}");
