@@ -31,6 +31,20 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("the database writer has stopped")]
     Stopped,
+    #[error(
+        "it belongs to {}, and its session ids would change: start with {}, or use another directory",
+        describe_replica(stored),
+        flag_for_replica(stored)
+    )]
+    Replica { stored: String, requested: String },
+}
+
+fn describe_replica(name: &str) -> String {
+    if name.is_empty() { "a server without `--replica`".into() } else { format!("replica `{name}`") }
+}
+
+fn flag_for_replica(name: &str) -> String {
+    if name.is_empty() { "no `--replica`".into() } else { format!("`--replica {name}`") }
 }
 
 /// An HTTP error: a status and a message, sent as `{"error": message}`.

@@ -152,8 +152,8 @@ impl AppState {
         }
         let (store, stored) = match &config.data_dir {
             Some(dir) => {
-                let (store, stored) =
-                    Store::open(dir).map_err(|source| Error::Open { path: dir.clone(), source })?;
+                let (store, stored) = Store::open(dir, config.replica.as_deref())
+                    .map_err(|source| Error::Open { path: dir.clone(), source })?;
                 (Some(store), stored)
             }
             None => (None, Vec::new()),

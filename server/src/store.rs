@@ -21,6 +21,9 @@ use crate::error::StoreError;
 const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
 /// Keyed by (session, index of the call in the session).
 const CALLS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("calls");
+/// Facts about the server the database belongs to: `replica`, the name its session ids
+/// carry ("" for none).
+const SERVER: TableDefinition<&str, &str> = TableDefinition::new("server");
 
 /// Most write requests committed in one transaction.
 const MAX_GROUP: usize = 4096;
@@ -95,13 +98,27 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Open (or create) `dir/sessions.redb`; returns the store and every stored session.
-    pub fn open(dir: &Path) -> Result<(Self, Vec<StoredSession>), StoreError> {
+    /// Open (or create) `dir/sessions.redb` for the server named `replica`; returns the
+    /// store and every stored session. A database written under another replica name is
+    /// refused: its sessions' ids would change, and every client holding one would be lost.
+    pub fn open(dir: &Path, replica: Option<&str>) -> Result<(Self, Vec<StoredSession>), StoreError> {
         std::fs::create_dir_all(dir)?;
         let db = Database::create(dir.join("sessions.redb")).map_err(redb::Error::from)?;
         let txn = db.begin_write().map_err(redb::Error::from)?;
         txn.open_table(SESSIONS).map_err(redb::Error::from)?;
         txn.open_table(CALLS).map_err(redb::Error::from)?;
+        {
+            let mut server = txn.open_table(SERVER).map_err(redb::Error::from)?;
+            let requested = replica.unwrap_or("");
+            let stored = server.get("replica").map_err(redb::Error::from)?.map(|v| v.value().to_owned());
+            match stored {
+                Some(stored) if stored != requested => {
+                    return Err(StoreError::Replica { stored, requested: requested.to_owned() });
+                }
+                Some(_) => {}
+                None => _ = server.insert("replica", requested).map_err(redb::Error::from)?,
+            }
+        }
         txn.commit().map_err(redb::Error::from)?;
         let sessions = read_all(&db)?;
         let (sender, receiver) = mpsc::channel();

@@ -131,3 +131,39 @@ fn an_invalid_replica_name_is_refused() {
         assert!(error.contains(&format!("invalid replica name `{name}`")), "{error}");
     }
 }
+
+#[test]
+fn a_data_directory_is_refused_under_another_replica_name() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let id = {
+        let server = replica("a", Some(data.path()));
+        session_id(&server.create(json!({ "env": "binary-search" })))
+    };
+    let open = |replica: Option<&str>| {
+        let config = codegym_server::ServerConfig {
+            replica: replica.map(str::to_owned),
+            data_dir: Some(data.path().to_owned()),
+            ..Default::default()
+        };
+        codegym_server::Server::new(config, crate::registry(&components("envs"))).map(drop)
+    };
+    let renamed = open(Some("b")).expect_err("renamed").to_string();
+    assert!(renamed.contains("belongs to replica `a`") && renamed.contains("`--replica a`"), "{renamed}");
+    let unnamed = open(None).expect_err("unnamed").to_string();
+    assert!(unnamed.contains("belongs to replica `a`"), "{unnamed}");
+
+    let server = replica("a", Some(data.path()));
+    assert_eq!(server.restored.restored, 1, "refusing changed nothing: {id} is still there");
+    assert_eq!(server.get(&format!("/v1/sessions/{id}")).0, 200);
+
+    let plain = tempfile::tempdir().expect("temp dir");
+    drop(TestServer::start(&components("envs"), |config| config.data_dir = Some(plain.path().to_owned())));
+    let config = codegym_server::ServerConfig {
+        replica: Some("a".into()),
+        data_dir: Some(plain.path().to_owned()),
+        ..Default::default()
+    };
+    let error = codegym_server::Server::new(config, crate::registry(&components("envs"))).map(drop);
+    let error = error.expect_err("naming an unnamed server's directory").to_string();
+    assert!(error.contains("a server without `--replica`") && error.contains("no `--replica`"), "{error}");
+}
