@@ -1,6 +1,7 @@
 //! `codegym`: list, play, solve, roll out, replay, serve and benchmark environment components.
 
 mod bench;
+mod eval;
 mod list;
 mod play;
 mod replay;
@@ -48,6 +49,7 @@ enum Command {
     Play(play::Args),
     Solve(solve::Args),
     Rollout(rollout::Args),
+    Eval(eval::Args),
     Replay(replay::Args),
     Bench(bench::Args),
     Verify(verify::Args),
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Play(args) => args.execute(&cli.global),
         Command::Solve(args) => args.execute(&cli.global),
         Command::Rollout(args) => args.execute(&cli.global),
+        Command::Eval(args) => args.execute(&cli.global),
         Command::Replay(args) => args.execute(&cli.global),
         Command::Bench(args) => args.execute(&cli.global),
         Command::Verify(args) => args.execute(&cli.global),

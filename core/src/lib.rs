@@ -11,6 +11,7 @@ extern crate alloc;
 extern crate std;
 
 mod answer;
+mod chat;
 mod format;
 mod log;
 mod outcome;
@@ -19,8 +20,9 @@ mod prompt;
 mod tool;
 
 pub use answer::perturb_answer;
+pub use chat::{ChatFunction, ChatMessage, ChatToolCall};
 pub use format::{ActionFormat, UnknownFormat};
-pub use log::{ActionLog, Trajectory, TrajectoryStep};
+pub use log::{ActionLog, AgentRecord, Sampling, StopReason, Trajectory, TrajectoryStep, Usage};
 pub use outcome::{FaultKind, Outcome};
 pub use parse::{ParseError, canonical_arguments, parse_action};
 pub use prompt::{Message, Prompt, Role, render_call, render_observation, render_prompt};

@@ -2,7 +2,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::{Outcome, ToolCall};
+use crate::{ActionFormat, ChatMessage, Outcome, ToolCall};
 
 /// Everything needed to rebuild an episode's state: environments are deterministic and
 /// import nothing, so replaying `config` then `calls` into a fresh instance reproduces the
@@ -33,6 +33,11 @@ pub struct TrajectoryStep {
 }
 
 /// A finished episode, as written one per line to trajectory JSONL files.
+///
+/// `steps` holds only the calls the environment received, so a replay re-runs exactly
+/// those; a language model's turns that held no valid call are in `messages` alone. The
+/// fields after `log` are set only when a language model played (`codegym eval`), and are
+/// left out of the JSON otherwise, so files written before they existed still load.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trajectory {
     pub env: String,
@@ -46,4 +51,94 @@ pub struct Trajectory {
     pub reward: f32,
     pub faults: u32,
     pub log: ActionLog,
+    /// The conversation in OpenAI's chat format: system prompt, task, every assistant reply
+    /// (raw text and tool calls) and every observation sent back, parse errors included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ChatMessage>,
+    /// The OpenAI function-tool definitions sent with every request (format `openai-tools`;
+    /// the other formats describe the tools in the system message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<serde_json::Value>,
+    /// How the model was run and what its turns came to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRecord>,
+}
+
+/// A language model's run of one episode: its settings and counters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub model: String,
+    pub format: ActionFormat,
+    #[serde(default)]
+    pub sampling: Sampling,
+    pub max_turns: u32,
+    pub max_context_tokens: u64,
+    /// Assistant replies, parse-error turns included.
+    pub turns: u32,
+    /// Turns whose reply held no valid tool call (none, several, malformed or truncated):
+    /// the model got the parse error as its observation; the environment saw nothing.
+    pub parse_errors: u32,
+    /// Requests sent again after a 429, a 5xx, a timeout or a connection error.
+    pub retries: u32,
+    /// Tokens as the endpoint reported them (summed over turns); `None` if it never did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    pub stop: StopReason,
+    /// The API error that ended the episode, when `stop` is `api_error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Sampling settings sent with every request; `None` leaves the endpoint's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+/// Token counts from chat-completions `usage`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+}
+
+impl core::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(other.completion_tokens);
+    }
+}
+
+/// Why a language model's episode stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The episode ended: `Done`, the environment's step limit or a fault (see the outcome).
+    Ended,
+    /// The turn limit was reached first.
+    MaxTurns,
+    /// The next request would not have fitted the context budget.
+    ContextBudget,
+    /// The endpoint failed (after retries) or refused the request.
+    ApiError,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Ended => "ended",
+            StopReason::MaxTurns => "max_turns",
+            StopReason::ContextBudget => "context_budget",
+            StopReason::ApiError => "api_error",
+        }
+    }
 }

@@ -3,12 +3,14 @@
 //! The vocabulary mirrors wasmtime's: a [`HostConfig`] builds a [`Host`] (one engine per
 //! process), which loads components into [`Env`]s (compiled once, cached on disk), which
 //! start [`Episode`]s (one store and instance each, with fuel, memory and wall-clock
-//! limits). Policies drive episodes in batch [`rollout`]s.
+//! limits). Policies drive episodes in batch [`rollout`]s; a language model behind a
+//! [`ChatModel`] plays them in [`evaluate`].
 //!
 //! Environments import nothing, so an episode is a pure function of its [`ActionLog`]:
 //! a step that traps is rolled back by replaying the log into a fresh instance
 //! (trial-then-overwrite), and [`Episode::fork`] and trajectory replay work the same way.
 
+mod agent;
 mod bench;
 mod cache;
 mod card;
@@ -26,6 +28,10 @@ mod stats;
 mod summary;
 mod verify;
 
+pub use agent::{
+    AgentOptions, ChatModel, ChatRequest, Completion, ContextMeter, EvalReport, EvalSummary, ModelError,
+    estimate_tokens, evaluate, run_agent,
+};
 pub use bench::{BenchOptions, BenchReport, CorpusStarts, bench, corpus_starts};
 pub use card::{DifficultyCard, EnvCard, PROBE_DIFFICULTIES};
 pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};

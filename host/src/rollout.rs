@@ -113,6 +113,9 @@ pub fn run_episode(
         reward: episode.reward(),
         faults: episode.faults(),
         log: episode.log().clone(),
+        messages: Vec::new(),
+        tools: Vec::new(),
+        agent: None,
     };
     Ok((trajectory, env_time))
 }
