@@ -163,19 +163,12 @@ impl ChatModel for Client {
     }
 }
 
-/// `<base>/chat/completions`, unless `base_url` already ends there. Only plain HTTP: this
-/// build has no TLS.
+/// `<base>/chat/completions`, unless `base_url` already ends there. http:// for local
+/// servers, https:// (rustls, with the Mozilla root certificates built in) for hosted APIs.
 pub fn completions_url(base_url: &str) -> Result<String> {
     let base = base_url.trim().trim_end_matches('/');
-    if base.starts_with("https://") {
-        bail!(
-            "--base-url {base_url}: https is not supported (this build of codegym has no TLS); \
-             use an http:// endpoint, such as a local vLLM, SGLang or llama.cpp server, or a \
-             TLS-terminating proxy in front of a hosted API"
-        );
-    }
-    let Some(rest) = base.strip_prefix("http://") else {
-        bail!("--base-url {base_url}: expected an http:// URL such as http://localhost:8000/v1");
+    let Some(rest) = base.strip_prefix("http://").or_else(|| base.strip_prefix("https://")) else {
+        bail!("--base-url {base_url}: expected an http:// or https:// URL such as http://localhost:8000/v1");
     };
     if rest.is_empty() || rest.starts_with('/') {
         bail!("--base-url {base_url}: the URL has no host");
@@ -343,8 +336,11 @@ mod tests {
         );
         assert_eq!(url("http://h/v1/").as_deref(), Ok("http://h/v1/chat/completions"));
         assert_eq!(url("http://h/v1/chat/completions").as_deref(), Ok("http://h/v1/chat/completions"));
-        assert!(url("https://api.openai.com/v1").is_err_and(|e| e.contains("no TLS")));
-        assert!(url("localhost:8000").is_err_and(|e| e.contains("expected an http:// URL")));
+        assert_eq!(
+            url("https://api.openai.com/v1").as_deref(),
+            Ok("https://api.openai.com/v1/chat/completions")
+        );
+        assert!(url("localhost:8000").is_err_and(|e| e.contains("expected an http:// or https:// URL")));
         assert!(url("http:///v1").is_err_and(|e| e.contains("no host")));
     }
 
