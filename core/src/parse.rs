@@ -173,7 +173,16 @@ impl<'a> Blocks<'a> {
 fn parse_openai(text: &str) -> Result<ToolCall, ParseError> {
     let format = ActionFormat::OpenAiTools;
     let start = text.find(['{', '[']).ok_or(ParseError::NoToolCall { format })?;
-    let (value, after) = leading_json(text.get(start..).unwrap_or_default())?;
+    let json = text.get(start..).unwrap_or_default();
+    // Prose with brackets in it (code, a list of numbers) is no attempt at a call; only
+    // text naming a call's fields gets JSON errors back.
+    if !["\"name\"", "\"function\"", "\"tool_calls\"", "\"function_call\""]
+        .iter()
+        .any(|key| json.contains(key))
+    {
+        return Err(ParseError::NoToolCall { format });
+    }
+    let (value, after) = leading_json(json)?;
     let more = following_json_values(after);
     if more > 0 {
         return Err(ParseError::MultipleCalls { count: 1 + more });

@@ -142,6 +142,7 @@ fn openai_tools() {
             r#"{"name":"Add","arguments":{"a":1}}"#,
             r#"{"role":"assistant","function_call":{"name":"Add","arguments":"{\"a\":1}"}}"#,
             r#"Calling: {"function":{"name":"Add","arguments":{"b":2,"a":1}}} (done)"#,
+            r#"The array is [3, 5, 7], so I compare `a[i] < a[j]` next."#,
         ],
         expect![[r#"
             I am not sure yet.
@@ -163,7 +164,7 @@ fn openai_tools() {
             {"tool_calls":[{"type":"function","function":{"name":"Add","arguments":"{}"}}]
               => Error: the tool call is not valid JSON (EOF while parsing an object at line 1 column 78)
             {"foo":1}
-              => Error: expected a tool call written as {"tool_calls": [{"type": "function", "function": {"name": "ToolName", "arguments": "{\"arg\": \"value\"}"}}]}, but found an object without "tool_calls"
+              => Error: no tool call found; make exactly one tool call, written as {"tool_calls": [{"type": "function", "function": {"name": "ToolName", "arguments": "{\"arg\": \"value\"}"}}]}
             [{"type":"function","function":{"arguments":"{}"}}]
               => Error: the tool call needs a "name" field holding the tool name as a non-empty string
             [{"type":"function","function":"Add"}]
@@ -174,6 +175,8 @@ fn openai_tools() {
               => ok: Add {"a":1}
             Calling: {"function":{"name":"Add","arguments":{"b":2,"a":1}}} (done)
               => ok: Add {"a":1,"b":2}
+            The array is [3, 5, 7], so I compare `a[i] < a[j]` next.
+              => Error: no tool call found; make exactly one tool call, written as {"tool_calls": [{"type": "function", "function": {"name": "ToolName", "arguments": "{\"arg\": \"value\"}"}}]}
         "#]],
     );
 }
