@@ -1,6 +1,7 @@
 //! `codegym`: list, play, solve, roll out, replay, serve and benchmark environment components.
 
 mod bench;
+mod build_py;
 mod eval;
 mod list;
 mod play;
@@ -52,6 +53,7 @@ enum Command {
     Eval(eval::Args),
     Replay(replay::Args),
     Bench(bench::Args),
+    BuildPy(build_py::Args),
     Verify(verify::Args),
     Stats(stats::Args),
     Serve(serve::Args),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => args.execute(&cli.global),
         Command::Replay(args) => args.execute(&cli.global),
         Command::Bench(args) => args.execute(&cli.global),
+        Command::BuildPy(args) => args.execute(&cli.global),
         Command::Verify(args) => args.execute(&cli.global),
         Command::Stats(args) => args.execute(&cli.global),
         Command::Serve(args) => args.execute(&cli.global),

@@ -133,6 +133,10 @@ impl HostInner {
 /// config: 17 µs with `madvise` only, 11 µs with this.
 const KEEP_RESIDENT_BYTES: usize = 96 << 10;
 
+/// Core instances the pool allows per slot: enough for every slot to hold a componentize-py
+/// component (~38 core instances each; see `cargo xtask build-py`'s report).
+const CORE_INSTANCES_PER_SLOT: u32 = 48;
+
 fn engine_config(host: &HostConfig) -> Config {
     let mut config = Config::new();
     if host.perf_map {
@@ -154,9 +158,13 @@ fn engine_config(host: &HostConfig) -> Config {
         let mut pool = PoolingAllocationConfig::default();
         let slots = host.pool_size;
         pool.total_component_instances(slots)
-            .total_core_instances(slots)
+            // A Rust environment is one core instance; a Python one (componentize-py)
+            // instantiates ~38 core modules (CPython, libc, shims) sharing 1 memory and 2
+            // tables. This total only bounds metadata allocated on demand, so it may be large.
+            .total_core_instances(slots.saturating_mul(CORE_INSTANCES_PER_SLOT))
             .total_memories(slots)
-            .total_tables(slots)
+            // Two per slot for Python components; 64 KiB of address space each, no RSS.
+            .total_tables(slots.saturating_mul(2))
             .max_memory_size(host.limits.memory_bytes)
             .table_elements(8192)
             .max_core_instance_size(256 << 10)

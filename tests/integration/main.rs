@@ -5,6 +5,7 @@
 
 mod corpus;
 mod native_vs_wasm;
+mod python;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -18,15 +19,16 @@ fn envs_dir() -> PathBuf {
     dir
 }
 
-/// One registry over the shipped components for the whole test binary, with a private
-/// compile cache: each component is compiled once, not once per test.
+/// One registry over the shipped components for the whole test binary, with a compile
+/// cache shared with the host's tests (`target/test-cache`; written by rename, so sharing
+/// is safe): each component is compiled once per checkout, not once per test or binary —
+/// a Python component takes ~15 s.
 fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<(Registry, tempfile::TempDir)> = OnceLock::new();
-    let (registry, _cache) = REGISTRY.get_or_init(|| {
-        let cache = tempfile::tempdir().expect("temp dir");
-        let config = HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() };
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache");
+        let config = HostConfig { cache_dir: Some(cache), ..HostConfig::default() };
         let host = Host::new(config).expect("host");
-        (Registry::open(host, &envs_dir()).expect("registry"), cache)
-    });
-    registry
+        Registry::open(host, &envs_dir()).expect("registry")
+    })
 }

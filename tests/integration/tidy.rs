@@ -19,7 +19,8 @@ fn sdk_tutorial_matches_the_count_evens_crate() {
     }
 }
 
-/// The README's table of environments names every crate in `envs/`.
+/// The README's table of environments names every crate in `envs/` and every Python
+/// environment in `envs-py/`.
 #[test]
 fn readme_lists_every_environment() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -33,8 +34,10 @@ fn readme_lists_every_environment() {
         .flat_map(|cell| cell.split(',').map(str::trim))
         .collect();
     let mut missing = Vec::new();
-    for entry in std::fs::read_dir(root.join("envs")).expect("envs/") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+    let crates = std::fs::read_dir(root.join("envs"))
+        .expect("envs/")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned());
+    for name in crates.chain(crate::python::python_env_names()) {
         if !listed.contains(&name.as_str()) {
             missing.push(name);
         }

@@ -140,7 +140,7 @@ fn export_kind(kind: wasmparser::ExternalKind) -> Result<wasm_encoder::ExportKin
 }
 
 /// Names the component imports at its top level.
-fn imports(component: &[u8]) -> Result<Vec<String>> {
+pub fn imports(component: &[u8]) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(component) {

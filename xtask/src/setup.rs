@@ -16,10 +16,16 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[("nginx", "nginx")];
 /// pinned in `clients/python/pyproject.toml`.
 const PYTHON_PROJECT: &str = "clients/python";
 
+/// What builds Python environments into components (`cargo xtask build-py`,
+/// `codegym build-py`), in a venv of its own: the build tool has nothing to do with the
+/// client's test requirements.
+const PY_BUILD_REQUIREMENTS: &[&str] = &["componentize-py==0.25.1"];
+
 pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
     ensure_python_venv(root)?;
+    ensure_py_build_venv(root)?;
     Ok(())
 }
 
@@ -103,6 +109,40 @@ fn ensure_python_venv(root: &Path) -> Result<()> {
             .arg(format!("{}[test]", project.display())),
     )
     .context("cannot install the Python client's test requirements (network?)")?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(())
+}
+
+/// The Python of the build venv for Python environments.
+pub fn py_build_python(root: &Path) -> PathBuf {
+    root.join("target/py-build-venv/bin/python")
+}
+
+/// Written when the build venv holds exactly [`PY_BUILD_REQUIREMENTS`].
+pub fn py_build_stamp(root: &Path) -> PathBuf {
+    root.join("target/py-build-venv/codegym-setup.stamp")
+}
+
+/// A venv at `target/py-build-venv` with the pinned componentize-py. A stamp holding the
+/// requirements marks it done; changed requirements reinstall.
+pub fn ensure_py_build_venv(root: &Path) -> Result<()> {
+    let wanted = PY_BUILD_REQUIREMENTS.join("\n");
+    let stamp = py_build_stamp(root);
+    let python = py_build_python(root);
+    if std::fs::read_to_string(&stamp).is_ok_and(|done| done == wanted) && python.is_file() {
+        return Ok(());
+    }
+    let system = ["python3", "python"].into_iter().find_map(find_program);
+    let Some(system) = system else { bail!("no python3 on PATH; building Python environments needs it") };
+    let venv = root.join("target/py-build-venv");
+    eprintln!("xtask setup: creating {} with {}", venv.display(), PY_BUILD_REQUIREMENTS.join(" "));
+    run_command(Command::new(system).arg("-m").arg("venv").arg(&venv))?;
+    run_command(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PY_BUILD_REQUIREMENTS),
+    )
+    .context("cannot install componentize-py (network?)")?;
     std::fs::write(&stamp, wanted)?;
     Ok(())
 }

@@ -3,7 +3,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{components, setup};
+use crate::{components, python, setup};
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -14,10 +14,14 @@ Tasks:
   test         install what the tests need, build the environments (and the hostile test
                components), then run every test suite, rustfmt and clippy
   build-envs [NAME...]
-               build envs/* into components at target/envs/<name>.wasm
-               (and tests/envs/* into target/test-envs/); with names, only those
+               build envs/* and envs-py/*.py into components at target/envs/<name>.wasm
+               (and tests/envs/*, tests/envs-py/*.py into target/test-envs/); with names,
+               only those
+  build-py [NAME...]
+               build only the Python environments envs-py/<name>.py (componentize-py)
   setup        install what the tests need and is not Rust: Debian nginx, a Python venv
-               with the client (target/venv); idempotent, offline once done
+               with the client (target/venv), a venv with componentize-py
+               (target/py-build-venv); idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
   help         this text
@@ -27,6 +31,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = root();
     match args.first().map(String::as_str) {
         Some("build-envs") => build_envs(&root, &args[1..]),
+        Some("build-py") => build_py(&root, &args[1..]),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
         Some("setup") => setup::setup(&root),
@@ -55,8 +60,49 @@ pub fn run_command(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Build the environment components; `only` (names) restricts it to some of them.
+/// Build the environment components, Rust and Python; `only` (names) restricts it to some
+/// of them.
 fn build_envs(root: &Path, only: &[String]) -> Result<()> {
+    let py_envs = python_envs(root, only)?;
+    let rust_only: Vec<String> =
+        only.iter().filter(|name| !py_envs.iter().any(|e| &&e.name == name)).cloned().collect();
+    if only.is_empty() || !rust_only.is_empty() {
+        build_rust_envs(root, &rust_only)?;
+    }
+    let started = std::time::Instant::now();
+    let py_tests = if only.is_empty() { python::discover(&root.join("tests/envs-py"))? } else { Vec::new() };
+    python::build(root, &py_envs, &root.join("target/envs"))?;
+    python::build(root, &py_tests, &root.join("target/test-envs"))?;
+    eprintln!(
+        "built {} Python environment components into target/envs and {} into target/test-envs in \
+         {:.1}s",
+        py_envs.len(),
+        py_tests.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The Python environments `envs-py/<name>.py`: all, or those in `only` (names that are
+/// not Python environments are left to the Rust build).
+fn python_envs(root: &Path, only: &[String]) -> Result<Vec<python::PyEnv>> {
+    Ok(python::discover(&root.join("envs-py"))?
+        .into_iter()
+        .filter(|env| only.is_empty() || only.contains(&env.name))
+        .collect())
+}
+
+/// Build only the Python environments (all, or those named).
+fn build_py(root: &Path, only: &[String]) -> Result<()> {
+    let envs = python_envs(root, only)?;
+    if let Some(unknown) = only.iter().find(|name| !envs.iter().any(|e| &&e.name == name)) {
+        bail!("no file envs-py/{unknown}.py");
+    }
+    python::build(root, &envs, &root.join("target/envs"))
+}
+
+/// Build the Rust environment crates (all, or those named) and the Rust test components.
+fn build_rust_envs(root: &Path, only: &[String]) -> Result<()> {
     setup::ensure_wasm_target()?;
     let started = std::time::Instant::now();
     let selected = |crates: Vec<components::EnvCrate>| -> Vec<_> {
@@ -64,7 +110,7 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     };
     let mut crates = selected(components::discover(&root.join("envs"))?);
     if let Some(unknown) = only.iter().find(|name| !crates.iter().any(|c| &&c.name == name)) {
-        bail!("no environment crate envs/{unknown}");
+        bail!("no environment crate envs/{unknown} nor file envs-py/{unknown}.py");
     }
     let shipped = crates.len();
     let test_crates =
@@ -107,8 +153,20 @@ fn build_cli(root: &Path) -> Result<()> {
     ]))
 }
 
+/// Every environment for the demo and the benchmarks. The Python ones need componentize-py:
+/// installing it is the one network step (once); without it the Rust ones are built alone.
+fn build_envs_for_demo(root: &Path) -> Result<()> {
+    match setup::ensure_py_build_venv(root) {
+        Ok(()) => build_envs(root, &[]),
+        Err(error) => {
+            eprintln!("xtask: skipping the Python environments: {error:#}");
+            build_rust_envs(root, &[])
+        }
+    }
+}
+
 fn demo(root: &Path) -> Result<()> {
-    build_envs(root, &[])?;
+    build_envs_for_demo(root)?;
     build_cli(root)?;
     println!("\n== codegym list\n");
     run_command(codegym(root).arg("list"))?;
@@ -167,7 +225,7 @@ fn python_tests(root: &Path) -> Result<()> {
 }
 
 fn bench(root: &Path) -> Result<()> {
-    build_envs(root, &[])?;
+    build_envs_for_demo(root)?;
     build_cli(root)?;
     run_command(cargo().current_dir(root).args(["bench", "--profile", "dev", "-p", "codegym-host"]))?;
     run_command(codegym(root).args(["bench", "--json"]))?;

@@ -3,6 +3,7 @@
 
 mod deploy;
 mod eval;
+mod python;
 mod serve;
 
 use std::io::Write;

@@ -6,6 +6,7 @@
 mod episodes;
 mod hostile;
 mod loading;
+mod python;
 mod verify;
 
 use std::path::{Path, PathBuf};

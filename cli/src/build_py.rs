@@ -1,0 +1,124 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use codegym_host::Host;
+
+use crate::Global;
+
+/// Build a CodeGym-style Python environment file into a component.
+///
+/// The file is used unchanged: a `gymnasium.Env`-style class with tools as methods, `step`,
+/// `reset(options)`, `get_ref_answer()`, `solve()`, and a module-level
+/// `sample_config(seed, difficulty)` (or `--configs`). The adapter in
+/// `env-sdk/python/` maps it onto the WIT world; componentize-py (installed by
+/// `cargo xtask setup` into `target/py-build-venv`, or the venv `$CODEGYM_PY_VENV` names)
+/// builds it with stubbed WASI, so the component imports nothing. The result is then loaded
+/// in the host as a check. See `envs-py/README.md`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The environment file (`.py`).
+    file: PathBuf,
+    /// Where to write the component. Default: `<env dir>/<name>.wasm`.
+    #[arg(long, value_name = "FILE.wasm")]
+    out: Option<PathBuf>,
+    /// The environment's name. Default: the file's name without `.py`.
+    #[arg(long)]
+    name: Option<String>,
+    /// A JSONL file of task configs, for a file without `sample_config(seed, difficulty)`.
+    #[arg(long, value_name = "FILE.jsonl")]
+    configs: Option<PathBuf>,
+}
+
+impl Args {
+    pub fn execute(self, global: &Global) -> Result<ExitCode> {
+        let name = match &self.name {
+            Some(name) => name.clone(),
+            None => self
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_owned)
+                .context("the file has no usable name; give --name")?,
+        };
+        if !self.file.is_file() {
+            bail!("{} is not a file", self.file.display());
+        }
+        let out = self.out.clone().unwrap_or_else(|| global.env_dir().join(format!("{name}.wasm")));
+        let tools = Toolchain::find()?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let started = std::time::Instant::now();
+        let mut command = Command::new(&tools.python);
+        command
+            .arg(tools.sdk.join("codegym_build.py"))
+            .arg(&self.file)
+            .arg("--out")
+            .arg(&out)
+            .arg("--wit")
+            .arg(&tools.wit)
+            .arg("--name")
+            .arg(&name);
+        if let Some(configs) = &self.configs {
+            command.arg("--configs").arg(configs);
+        }
+        let status = command.status().with_context(|| format!("running {}", tools.python.display()))?;
+        if !status.success() {
+            bail!("building {} failed", self.file.display());
+        }
+        let built = started.elapsed();
+        // The host's own checks: valid, no imports, the env world, a working `info`.
+        let host = Host::new(global.host_config())?;
+        let env = match host.load(&out) {
+            Ok(env) => env,
+            Err(error) => {
+                let _ = std::fs::remove_file(&out);
+                return Err(error).context("the built component does not load");
+            }
+        };
+        let info = env.info();
+        let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{} → {} ({:.1} MB, built in {:.1}s): {} [{}], {} tools",
+            self.file.display(),
+            out.display(),
+            size as f64 / 1e6,
+            built.as_secs_f64(),
+            info.name,
+            info.category,
+            info.tools.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The build venv's Python, the adapter directory and the WIT directory.
+struct Toolchain {
+    python: PathBuf,
+    sdk: PathBuf,
+    wit: PathBuf,
+}
+
+impl Toolchain {
+    fn find() -> Result<Self> {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let venv = std::env::var_os("CODEGYM_PY_VENV")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| workspace.join("target/py-build-venv"), PathBuf::from);
+        let python = venv.join("bin/python");
+        if !venv.join("bin/componentize-py").is_file() || !python.is_file() {
+            bail!(
+                "componentize-py is not installed in {}: run `cargo xtask setup` in the CodeGym-rs \
+                 workspace (or point $CODEGYM_PY_VENV at a venv with componentize-py==0.25.1)",
+                venv.display()
+            );
+        }
+        let sdk = workspace.join("env-sdk/python");
+        let wit = workspace.join("wit");
+        if !sdk.join("codegym_build.py").is_file() || !wit.join("codegym.wit").is_file() {
+            bail!("the Python adapter (env-sdk/python) or wit/ is missing from {}", workspace.display());
+        }
+        Ok(Self { python, sdk, wit })
+    }
+}

@@ -1,0 +1,108 @@
+//! The Python lane through the CLI: CodeGym-style environments (`envs-py/`) next to Rust
+//! ones under every command, and `codegym build-py`'s errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{Cli, json, stdout};
+
+const PYTHON_ENV: &str = "house-robber";
+
+#[test]
+fn show_play_and_solve_a_python_environment() {
+    let cli = Cli::new();
+    let show = stdout(&cli.run(&["show", PYTHON_ENV]));
+    assert!(show.contains("[dynamic-programming]") && show.contains("GetMoney"), "{show}");
+    let solve = json(&cli.run(&["solve", PYTHON_ENV, "--seed", "3", "--json"]));
+    assert_eq!(solve["reward"], 1.0, "{solve}");
+    let play = cli.run_with_stdin(
+        &["play", PYTHON_ENV, "--seed", "3"],
+        "GetHouseCount\nGetMoney {\"index\": 0}\nGetMoney {\"index\": \"zero\"}\nNope\nDone {\"answer\": -1}\n",
+    );
+    let text = stdout(&play);
+    assert!(play.status.success(), "{text}");
+    assert!(text.contains("house 0 holds"), "{text}");
+    assert!(text.contains("Error: index must be an integer"), "{text}");
+    assert!(text.contains("Error: Invalid action: Nope"), "{text}");
+    assert!(text.contains("Episode over: wrong_answer, reward 0"), "{text}");
+}
+
+#[test]
+fn a_mixed_rollout_replays_in_a_fresh_process() {
+    let cli = Cli::new();
+    let out = cli.scratch.path().join("mixed.jsonl");
+    let out = out.to_str().expect("UTF-8 path");
+    let envs = format!("binary-search,{PYTHON_ENV},robot-walk");
+    let report = json(&cli.run(&[
+        "rollout",
+        "--envs",
+        &envs,
+        "--policy",
+        "oracle",
+        "--episodes",
+        "3",
+        "--out",
+        out,
+        "--json",
+    ]));
+    assert_eq!((report["episodes"].as_u64(), report["solved"].as_u64()), (Some(9), Some(9)), "{report}");
+    let replay = json(&cli.run(&["replay", out, "--json"]));
+    let text = replay.to_string();
+    assert!(!text.contains("\"expected\""), "replay found mismatches: {text}");
+}
+
+#[test]
+fn serve_runs_a_python_environment() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn codegym serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read stdout");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let post = |path: &str, body: Value| -> Value {
+        let mut response = agent.post(format!("{url}{path}")).send_json(&body).expect("POST");
+        response.body_mut().read_json().expect("JSON reply")
+    };
+    let created = post("/v1/sessions", json!({"env": PYTHON_ENV, "seed": 2}));
+    let id = created["session_id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let step = post(&format!("/v1/sessions/{id}/step"), json!({"name": "GetHouseCount", "arguments": {}}));
+    assert!(step["observation"].as_str().is_some_and(|o| o.parse::<u32>().is_ok()), "{step}");
+    let done = post(&format!("/v1/sessions/{id}/step"), json!({"name": "Done", "arguments": {"answer": -5}}));
+    assert_eq!((done["done"].as_bool(), done["reward"].as_f64()), (Some(true), Some(0.0)), "{done}");
+    _ = child.kill();
+    _ = child.wait();
+}
+
+#[test]
+fn build_py_explains_what_is_missing() {
+    let cli = Cli::new();
+    let file = cli.scratch.path().join("my-env.py");
+    std::fs::write(&file, "class A:\n    pass\n").expect("write");
+    let file = file.to_str().expect("UTF-8 path");
+    let output =
+        cli.command(&["build-py", file]).env("CODEGYM_PY_VENV", cli.scratch.path()).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("componentize-py is not installed") && stderr.contains("cargo xtask setup"),
+        "{stderr}"
+    );
+    let missing = cli.run(&["build-py", "no-such-file.py"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a file"));
+}

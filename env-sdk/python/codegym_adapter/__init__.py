@@ -1,0 +1,449 @@
+"""The CodeGym-rs Python adapter: a CodeGym-style environment class behind the WIT
+world `codegym:env/env` (see `wit/codegym.wit`).
+
+`cargo xtask build-py` (and `codegym build-py`) compile an environment file together with
+this package, a `gymnasium` shim and a small app module into one component with
+componentize-py `--stub-wasi`: it imports nothing. The app module imports this package
+(which sets up the sandbox), imports the environment file, and calls `wrap`, which
+inspects the class *at build time* — the module is imported while componentize-py
+pre-initialises the interpreter and the resulting heap is snapshotted into the component —
+so tool schemas, the oracle's generator form of `solve()` and the shape of `step`'s
+return value are computed once and cost nothing per episode.
+
+The mapping, export by export:
+
+- `info`: name (the file's name, or module `NAME`), `DESCRIPTION` (else the class
+  docstring's first line), `CATEGORY`, and one tool per entry of the instance's
+  `func_mapping` (else per public method whose name starts with a capital letter), with
+  a JSON Schema built from the method's signature, type hints and Google-style docstring.
+- `sample-config(seed, difficulty)`: the module's `sample_config(seed, difficulty)`, else
+  a config of the JSONL file given at build time; JSON text.
+- `reset(config)`: a fresh instance of the class, then `reset(options)` with the config
+  as a dict. The task statement is what `reset` returned if that is a real statement, else
+  the description with a hint to call `Observe`.
+- `step(name, arguments)`: the class's own `step` with CodeGym's action JSON
+  `{"name": ..., "parameters": {...}}`; a `(ok, observation)` pair, a gymnasium
+  `(observation, reward, terminated, truncated, info)` tuple or a bare observation are all
+  understood; otherwise reward and done come from the `reward`/`finished` properties (or
+  `_reward`/`_done`). An exception escaping it is the observation `Error: <Type>: <message>`.
+  A finished episode's reward is 1 if it was positive, else 0 (CodeGym files use -1 too).
+- `reference-answer`: `get_ref_answer()` as JSON.
+- `oracle-start`/`oracle-next`: `solve()` on a private instance (no config: it must act
+  only through `self.step`). At build time `solve` — and every method it reaches that calls
+  `self.step` — is rewritten into a generator in which `self.step(action)` becomes
+  `yield action`, so each of its calls is handed out by one `oracle-next` and the
+  observation sent back in, in the shape the class's `step` returns.
+
+The sandbox: `print` (stdout and stderr) goes to a bounded buffer that is thrown away;
+`open` and the file, process and clock functions of `os` and `time` raise
+`PermissionError`; modules not imported at build time cannot be imported (an
+`ImportError` says so), and network and process modules never can. Each of these would
+otherwise trap, since the component's WASI functions are stubs.
+"""
+
+import builtins
+import io
+import json
+import sys
+
+# ---------------------------------------------------------------------------------------
+# The sandbox, part 1 (at import, before the environment file is imported).
+
+
+class _Sink(io.TextIOBase):
+    """A stdout/stderr that keeps at most the last 4 KiB written, never writing out."""
+
+    def __init__(self):
+        self.tail = ""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        self.tail = (self.tail + text)[-4096:]
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+_OUTPUT = _Sink()
+
+# Modules imported now so that the environment's later `import`s of them (even inside a
+# tool, at run time) find them loaded. Anything else must be imported at the file's top.
+_PRELOAD = (
+    "abc array ast bisect cmath collections collections.abc copy dataclasses decimal enum "
+    "fractions functools graphlib heapq inspect itertools json math numbers operator pprint "
+    "random re statistics string struct textwrap types typing unicodedata"
+).split()
+
+# Never importable: there is no network, no process and no thread in the sandbox.
+_FORBIDDEN = set(
+    (
+        "socket _socket ssl _ssl select selectors asyncio subprocess _posixsubprocess "
+        "multiprocessing threading _thread concurrent urllib.request http.client "
+        "http.server ftplib smtplib ctypes _ctypes mmap signal"
+    ).split()
+)
+
+
+def _forbidden(name):
+    return any(name == f or name.startswith(f + ".") for f in _FORBIDDEN)
+
+
+class _Finder:
+    """Refuses forbidden modules always and, once sealed, every module not yet loaded."""
+
+    sealed = False
+
+    def find_spec(self, name, path=None, target=None):
+        if _forbidden(name):
+            raise ImportError(f"module {name!r} is not available: environments have no network, processes or threads")
+        if self.sealed:
+            raise ImportError(
+                f"module {name!r} is not available at run time: environments may use only the "
+                "modules imported when the component was built (import it at the top of the file)"
+            )
+        return None
+
+    def find_module(self, name, path=None):  # pragma: no cover - legacy protocol
+        return None
+
+
+_FINDER = _Finder()
+
+
+def _install():
+    for name in _PRELOAD:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    sys.meta_path.insert(0, _FINDER)
+
+
+_install()
+
+# ---------------------------------------------------------------------------------------
+# Inspection of the environment class (at build time).
+
+import inspect  # noqa: E402
+
+from codegym_adapter import oracle as _oracle_rewrite  # noqa: E402
+from codegym_adapter import schema as _schema  # noqa: E402
+
+_STOCK_RESET = "environment has been reset."
+
+
+class _Spec:
+    """Everything learnt about the environment at build time."""
+
+    def __init__(self, module, cls, name, configs):
+        self.module = module
+        self.cls = cls
+        self.name = name
+        self.configs = configs
+        self.version = str(getattr(module, "__version__", getattr(module, "VERSION", "0.1.0")))
+        doc = inspect.getdoc(cls) or ""
+        first_line = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+        self.description = str(getattr(module, "DESCRIPTION", getattr(cls, "DESCRIPTION", first_line)))
+        self.category = str(getattr(module, "CATEGORY", getattr(cls, "CATEGORY", "")))
+        self.sample = getattr(module, "sample_config", None)
+        if self.sample is None and not configs:
+            raise RuntimeError(
+                f"{module.__name__}: no `sample_config(seed, difficulty)` function and no configs "
+                "file: give one or the other"
+            )
+        probe = cls()
+        self.tools = _schema.tool_specs(cls, probe)
+        self.step_shape = _step_shape(probe, self.tools)
+        self.oracle = _oracle_rewrite.rewrite_solve(cls)
+
+
+def _find_class(module):
+    """The environment class of `module`: defined there, with `step` or tool methods and
+    `get_ref_answer`; a subclass of `gymnasium.Env` wins if there are several."""
+    import gymnasium
+
+    candidates = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and value.__module__ == module.__name__
+        and callable(getattr(value, "get_ref_answer", None))
+    ]
+    if len(candidates) > 1:
+        gyms = [c for c in candidates if issubclass(c, gymnasium.Env)]
+        candidates = gyms or candidates
+    if len(candidates) > 1:
+        solvers = [c for c in candidates if callable(getattr(c, "solve", None))]
+        candidates = solvers or candidates
+    if len(candidates) != 1:
+        names = ", ".join(c.__name__ for c in candidates) or "none"
+        raise RuntimeError(
+            f"{module.__name__}: want exactly one environment class (defined in the file, with "
+            f"get_ref_answer); found {names}. Set `ENV_CLASS = <class>` to choose."
+        )
+    return candidates[0]
+
+
+def _step_shape(probe, tools):
+    """How many items the class's `step` returns (2: CodeGym's `(ok, observation)`, 5:
+    gymnasium's tuple), or 0 for a bare observation; learnt by calling it once on a
+    default instance."""
+    name = "Observe" if any(t[0] == "Observe" for t in tools) else (tools[0][0] if tools else "Observe")
+    try:
+        value = probe.step(json.dumps({"name": name, "parameters": {}}))
+    except Exception:
+        return 2
+    return len(value) if isinstance(value, tuple) else 0
+
+
+# ---------------------------------------------------------------------------------------
+# The sandbox, part 2 (after the environment file was imported): seal it.
+
+
+def _refuse(what):
+    def refused(*args, **kwargs):
+        raise PermissionError(f"{what} is not available: environments have no files, processes or clocks")
+
+    return refused
+
+
+def _seal():
+    _FINDER.sealed = True
+    builtins.open = _refuse("open()")
+    io.open = builtins.open
+    import os
+
+    for name in (
+        "open listdir scandir stat lstat remove unlink mkdir makedirs rmdir removedirs rename "
+        "renames replace walk system popen getcwd chdir urandom getpid getppid kill fork "
+        "execv execve spawnv truncate utime chmod chown link symlink readlink access"
+    ).split():
+        if hasattr(os, name):
+            setattr(os, name, _refuse(f"os.{name}"))
+    import time
+
+    for name in (
+        "time time_ns monotonic monotonic_ns perf_counter perf_counter_ns process_time "
+        "process_time_ns thread_time thread_time_ns sleep localtime gmtime ctime asctime "
+        "strftime"
+    ).split():
+        if hasattr(time, name):
+            setattr(time, name, _refuse(f"time.{name}"))
+    sys.stdout = _OUTPUT
+    sys.stderr = _OUTPUT
+
+
+# ---------------------------------------------------------------------------------------
+# The exports.
+
+_SPEC = None
+_EPISODE = None  # the episode's environment object
+_ORACLE = None  # the oracle's generator
+
+
+def _error(error):
+    message = str(error)
+    return f"Error: {type(error).__name__}: {message}" if message else f"Error: {type(error).__name__}"
+
+
+def _as_text(value):
+    return value if isinstance(value, str) else str(value)
+
+
+def _json(value):
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return json.dumps(_as_text(value))
+
+
+def read_configs(path):
+    """The JSON object lines of a JSONL file of task configs (read at build time), or None."""
+    if not path:
+        return None
+    configs = []
+    with open(path) as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}:{number}: a config must be a JSON object")
+            configs.append(json.dumps(value))
+    if not configs:
+        raise ValueError(f"{path}: no configs")
+    return configs
+
+
+def wrap(module, name, configs=None):
+    """Build the WIT export class for the environment in `module` (called once, at build
+    time, by the generated app module). `configs`: JSON texts for `sample-config` when the
+    module has no `sample_config`."""
+    global _SPEC
+    cls = getattr(module, "ENV_CLASS", None) or _find_class(module)
+    _SPEC = _Spec(module, cls, str(getattr(module, "NAME", name)), list(configs or []))
+    # componentize-py imports these after the app module: load them before sealing.
+    for runtime in _RUNTIME_MODULES:
+        try:
+            __import__(runtime)
+        except ImportError:
+            pass
+    from wit_world.exports import environment as wit
+
+    exports = _exports(wit)
+    _seal()
+    return exports
+
+
+_RUNTIME_MODULES = (
+    "wit_world",
+    "wit_world.exports",
+    "wit_world.exports.environment",
+    "componentize_py_types",
+    "componentize_py_runtime",
+    "componentize_py_async_support",
+    "componentize_py_async_support.streams",
+    "componentize_py_async_support.futures",
+    "poll_loop",
+)
+
+
+def _exports(wit):
+    import wit_world
+    from componentize_py_types import Err
+
+    spec = _SPEC
+
+    class Environment(wit_world.exports.Environment):
+        def info(self):
+            tools = [wit.ToolSpec(n, d, p) for (n, d, p) in spec.tools]
+            return wit.EnvInfo(spec.name, spec.version, spec.description, spec.category, tools)
+
+        def sample_config(self, seed, difficulty):
+            if spec.sample is None:
+                return spec.configs[(seed * 101 + difficulty) % len(spec.configs)]
+            return _json(spec.sample(seed, difficulty))
+
+        def reset(self, config):
+            global _EPISODE
+            _EPISODE = None
+            try:
+                options = json.loads(config)
+                if not isinstance(options, dict):
+                    raise Err("the config must be a JSON object")
+                env = spec.cls()
+                statement = env.reset(options)
+            except Err:
+                raise
+            except BaseException as error:
+                raise Err(_error(error)[len("Error: "):])
+            _EPISODE = env
+            if isinstance(statement, tuple) and statement:
+                statement = statement[0]
+            if isinstance(statement, str) and statement.strip() and statement.strip().lower() != _STOCK_RESET:
+                return statement
+            return (
+                f"{spec.description}\nThe task's data is hidden: use the tools to inspect it "
+                "(Observe shows what you may see), then submit your answer with Done."
+            )
+
+        def step(self, name, arguments):
+            env = _EPISODE
+            if env is None:
+                return wit.StepResult("Error: no episode; reset first.", 0.0, False)
+            # CodeGym's action JSON, built around the arguments' own text (one parse fewer).
+            if arguments != "{}":
+                try:
+                    parameters = json.loads(arguments) if arguments.strip() else {}
+                except ValueError as error:
+                    return wit.StepResult(f"Error: the arguments are not JSON: {error}", 0.0, False)
+                if not isinstance(parameters, dict):
+                    return wit.StepResult("Error: the arguments must be a JSON object", 0.0, False)
+                if not arguments.strip():
+                    arguments = "{}"
+            action = '{"name": ' + json.dumps(name) + ', "parameters": ' + arguments + "}"
+            reward = None
+            done = None
+            try:
+                value = env.step(action)
+                if isinstance(value, tuple) and len(value) == 2:
+                    observation = value[1]
+                elif isinstance(value, tuple) and len(value) >= 4:
+                    observation, reward, done = value[0], value[1], bool(value[2] or value[3])
+                elif isinstance(value, tuple):
+                    observation = value[0] if value else ""
+                else:
+                    observation = value
+                observation = _as_text(observation)
+                if done is None:
+                    done = bool(_attribute(env, "finished", "_done", False))
+                if reward is None:
+                    reward = _attribute(env, "reward", "_reward", 0.0)
+                reward = float(reward)
+            except BaseException as error:
+                return wit.StepResult(_error(error), 0.0, False)
+            if done:
+                return wit.StepResult(observation, 1.0 if reward > 0 else 0.0, True)
+            return wit.StepResult(observation, 0.0, False)
+
+        def reference_answer(self):
+            env = _EPISODE
+            if env is None:
+                return "null"
+            return _json(env.get_ref_answer())
+
+        def oracle_start(self, task):
+            global _ORACLE
+            _ORACLE = None
+            if spec.oracle is None:
+                return
+            try:
+                _ORACLE = [getattr(spec.cls(), spec.oracle)(), False]
+            except BaseException:
+                _ORACLE = None
+
+        def oracle_next(self, last_observation):
+            global _ORACLE
+            if _ORACLE is None:
+                return None
+            generator, started = _ORACLE
+            try:
+                if started:
+                    action = generator.send(_shaped(last_observation, spec.step_shape))
+                else:
+                    _ORACLE[1] = True
+                    action = next(generator)
+                call = json.loads(action) if isinstance(action, (str, bytes)) else action
+                parameters = call.get("parameters", call.get("arguments", {}))
+                return wit.ToolCall(str(call["name"]), json.dumps(parameters if parameters is not None else {}))
+            except BaseException:
+                # Finished (StopIteration) or failed: either way the oracle has no more calls.
+                _ORACLE = None
+                return None
+
+    return Environment
+
+
+def _attribute(env, public, private, default):
+    try:
+        return getattr(env, public)
+    except Exception:
+        return getattr(env, private, default)
+
+
+def _shaped(observation, shape):
+    """An observation in the shape the class's `step` returns, for the rewritten `solve`."""
+    if shape == 2:
+        return (True, observation)
+    if shape == 4:
+        return (observation, 0.0, False, {})
+    if shape >= 5:
+        return (observation, 0.0, False, False, {})
+    return observation
+
+
+__all__ = ["read_configs", "wrap"]
