@@ -197,6 +197,7 @@ fn test(root: &Path) -> Result<()> {
     // is rebuilt; `--workspace` above would unify features differently).
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
+    adapter_tests(root)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
@@ -222,6 +223,18 @@ fn python_tests(root: &Path) -> Result<()> {
             .env("CODEGYM_ENVS", root.join("target/envs")),
     )
     .context("the Python client's tests failed")
+}
+
+/// The Python adapter's own tests, natively, with the build venv's Python.
+fn adapter_tests(root: &Path) -> Result<()> {
+    run_command(Command::new(setup::py_build_python(root)).current_dir(root).args([
+        "-m",
+        "unittest",
+        "discover",
+        "-s",
+        "env-sdk/python/tests",
+    ]))
+    .context("the Python adapter's tests failed")
 }
 
 fn bench(root: &Path) -> Result<()> {

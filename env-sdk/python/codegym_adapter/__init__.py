@@ -155,10 +155,20 @@ class _Spec:
                 f"{module.__name__}: no `sample_config(seed, difficulty)` function and no configs "
                 "file: give one or the other"
             )
-        probe = cls()
+        probe = _blank(cls)
         self.tools = _schema.tool_specs(cls, probe)
         self.step_shape = _step_shape(probe, self.tools)
         self.oracle = _oracle_rewrite.rewrite_solve(cls)
+
+
+def _blank(cls):
+    """An instance reset to an empty config (a gymnasium-style `__init__` does not reset)."""
+    instance = cls()
+    try:
+        instance.reset({})
+    except Exception:
+        pass
+    return instance
 
 
 def _find_class(module):
@@ -279,22 +289,29 @@ def read_configs(path):
     return configs
 
 
-def wrap(module, name, configs=None):
-    """Build the WIT export class for the environment in `module` (called once, at build
-    time, by the generated app module). `configs`: JSON texts for `sample-config` when the
-    module has no `sample_config`."""
-    global _SPEC
+def load(module, name, configs=None):
+    """Inspect the environment in `module` and make it the one the functions below serve.
+    `configs`: JSON texts for `sample_config` when the module has none. Called by `wrap` at
+    build time; tests call it directly (natively, without sealing the sandbox)."""
+    global _SPEC, _EPISODE, _ORACLE
     cls = getattr(module, "ENV_CLASS", None) or _find_class(module)
     _SPEC = _Spec(module, cls, str(getattr(module, "NAME", name)), list(configs or []))
+    _EPISODE = None
+    _ORACLE = None
+    return _SPEC
+
+
+def wrap(module, name, configs=None):
+    """The WIT export class for the environment in `module`, with the sandbox sealed
+    (called once, at build time, by the generated app module)."""
+    load(module, name, configs)
     # componentize-py imports these after the app module: load them before sealing.
     for runtime in _RUNTIME_MODULES:
         try:
             __import__(runtime)
         except ImportError:
             pass
-    from wit_world.exports import environment as wit
-
-    exports = _exports(wit)
+    exports = _exports()
     _seal()
     return exports
 
@@ -312,118 +329,166 @@ _RUNTIME_MODULES = (
 )
 
 
-def _exports(wit):
+class ResetError(Exception):
+    """`reset` refused the config; the message is for the caller."""
+
+
+# The WIT functions over the loaded environment, with plain Python values.
+
+
+def info():
+    """`(name, version, description, category, [(tool, description, schema_json)])`."""
+    spec = _SPEC
+    return (spec.name, spec.version, spec.description, spec.category, list(spec.tools))
+
+
+def sample_config(seed, difficulty):
+    spec = _SPEC
+    if spec.sample is None:
+        return spec.configs[(seed * 101 + difficulty) % len(spec.configs)]
+    return _json(spec.sample(seed, difficulty))
+
+
+def reset(config):
+    """Start an episode from a JSON config; the task statement, or `ResetError`."""
+    global _EPISODE
+    spec = _SPEC
+    _EPISODE = None
+    try:
+        options = json.loads(config)
+    except ValueError as error:
+        raise ResetError(f"the config is not JSON: {error}")
+    if not isinstance(options, dict):
+        raise ResetError("the config must be a JSON object")
+    try:
+        env = spec.cls()
+        statement = env.reset(options)
+    except BaseException as error:
+        raise ResetError(_error(error)[len("Error: ") :])
+    _EPISODE = env
+    if isinstance(statement, tuple) and statement:
+        statement = statement[0]
+    if isinstance(statement, str) and statement.strip() and statement.strip().lower() != _STOCK_RESET:
+        return statement
+    return (
+        f"{spec.description}\nThe task's data is hidden: use the tools to inspect it "
+        "(Observe shows what you may see), then submit your answer with Done."
+    )
+
+
+def step(name, arguments):
+    """One tool call: `(observation, reward, done)`; never raises."""
+    env = _EPISODE
+    if env is None:
+        return ("Error: no episode; reset first.", 0.0, False)
+    # CodeGym's action JSON, built around the arguments' own text (one parse fewer).
+    if arguments != "{}":
+        try:
+            parameters = json.loads(arguments) if arguments.strip() else {}
+        except ValueError as error:
+            return (f"Error: the arguments are not JSON: {error}", 0.0, False)
+        if not isinstance(parameters, dict):
+            return ("Error: the arguments must be a JSON object", 0.0, False)
+        if not arguments.strip():
+            arguments = "{}"
+    action = '{"name": ' + json.dumps(name) + ', "parameters": ' + arguments + "}"
+    reward = None
+    done = None
+    try:
+        value = env.step(action)
+        if isinstance(value, tuple) and len(value) == 2:
+            observation = value[1]
+        elif isinstance(value, tuple) and len(value) >= 4:
+            observation, reward, done = value[0], value[1], bool(value[2] or value[3])
+        elif isinstance(value, tuple):
+            observation = value[0] if value else ""
+        else:
+            observation = value
+        observation = _as_text(observation)
+        if done is None:
+            done = bool(_attribute(env, "finished", "_done", False))
+        if reward is None:
+            reward = _attribute(env, "reward", "_reward", 0.0)
+        reward = float(reward)
+    except BaseException as error:
+        return (_error(error), 0.0, False)
+    if done:
+        return (observation, 1.0 if reward > 0 else 0.0, True)
+    return (observation, 0.0, False)
+
+
+def reference_answer():
+    env = _EPISODE
+    if env is None:
+        return "null"
+    return _json(env.get_ref_answer())
+
+
+def oracle_start(task):
+    global _ORACLE
+    spec = _SPEC
+    _ORACLE = None
+    if spec.oracle is None:
+        return
+    try:
+        _ORACLE = [getattr(_blank(spec.cls), spec.oracle)(), False]
+    except BaseException:
+        _ORACLE = None
+
+
+def oracle_next(last_observation):
+    """The oracle's next call as `(name, arguments_json)`, or None when it has finished."""
+    global _ORACLE
+    if _ORACLE is None:
+        return None
+    generator, started = _ORACLE
+    try:
+        if started:
+            action = generator.send(_shaped(last_observation, _SPEC.step_shape))
+        else:
+            _ORACLE[1] = True
+            action = next(generator)
+        call = json.loads(action) if isinstance(action, (str, bytes)) else action
+        parameters = call.get("parameters", call.get("arguments", {}))
+        return (str(call["name"]), json.dumps(parameters if parameters is not None else {}))
+    except BaseException:
+        # Finished (StopIteration) or failed: either way the oracle has no more calls.
+        _ORACLE = None
+        return None
+
+
+def _exports():
+    """The class componentize-py exports: the functions above in WIT types."""
     import wit_world
     from componentize_py_types import Err
-
-    spec = _SPEC
+    from wit_world.exports import environment as wit
 
     class Environment(wit_world.exports.Environment):
         def info(self):
-            tools = [wit.ToolSpec(n, d, p) for (n, d, p) in spec.tools]
-            return wit.EnvInfo(spec.name, spec.version, spec.description, spec.category, tools)
+            name, version, description, category, tools = info()
+            return wit.EnvInfo(name, version, description, category, [wit.ToolSpec(*t) for t in tools])
 
         def sample_config(self, seed, difficulty):
-            if spec.sample is None:
-                return spec.configs[(seed * 101 + difficulty) % len(spec.configs)]
-            return _json(spec.sample(seed, difficulty))
+            return sample_config(seed, difficulty)
 
         def reset(self, config):
-            global _EPISODE
-            _EPISODE = None
             try:
-                options = json.loads(config)
-                if not isinstance(options, dict):
-                    raise Err("the config must be a JSON object")
-                env = spec.cls()
-                statement = env.reset(options)
-            except Err:
-                raise
-            except BaseException as error:
-                raise Err(_error(error)[len("Error: "):])
-            _EPISODE = env
-            if isinstance(statement, tuple) and statement:
-                statement = statement[0]
-            if isinstance(statement, str) and statement.strip() and statement.strip().lower() != _STOCK_RESET:
-                return statement
-            return (
-                f"{spec.description}\nThe task's data is hidden: use the tools to inspect it "
-                "(Observe shows what you may see), then submit your answer with Done."
-            )
+                return reset(config)
+            except ResetError as error:
+                raise Err(str(error))
 
         def step(self, name, arguments):
-            env = _EPISODE
-            if env is None:
-                return wit.StepResult("Error: no episode; reset first.", 0.0, False)
-            # CodeGym's action JSON, built around the arguments' own text (one parse fewer).
-            if arguments != "{}":
-                try:
-                    parameters = json.loads(arguments) if arguments.strip() else {}
-                except ValueError as error:
-                    return wit.StepResult(f"Error: the arguments are not JSON: {error}", 0.0, False)
-                if not isinstance(parameters, dict):
-                    return wit.StepResult("Error: the arguments must be a JSON object", 0.0, False)
-                if not arguments.strip():
-                    arguments = "{}"
-            action = '{"name": ' + json.dumps(name) + ', "parameters": ' + arguments + "}"
-            reward = None
-            done = None
-            try:
-                value = env.step(action)
-                if isinstance(value, tuple) and len(value) == 2:
-                    observation = value[1]
-                elif isinstance(value, tuple) and len(value) >= 4:
-                    observation, reward, done = value[0], value[1], bool(value[2] or value[3])
-                elif isinstance(value, tuple):
-                    observation = value[0] if value else ""
-                else:
-                    observation = value
-                observation = _as_text(observation)
-                if done is None:
-                    done = bool(_attribute(env, "finished", "_done", False))
-                if reward is None:
-                    reward = _attribute(env, "reward", "_reward", 0.0)
-                reward = float(reward)
-            except BaseException as error:
-                return wit.StepResult(_error(error), 0.0, False)
-            if done:
-                return wit.StepResult(observation, 1.0 if reward > 0 else 0.0, True)
-            return wit.StepResult(observation, 0.0, False)
+            return wit.StepResult(*step(name, arguments))
 
         def reference_answer(self):
-            env = _EPISODE
-            if env is None:
-                return "null"
-            return _json(env.get_ref_answer())
+            return reference_answer()
 
         def oracle_start(self, task):
-            global _ORACLE
-            _ORACLE = None
-            if spec.oracle is None:
-                return
-            try:
-                _ORACLE = [getattr(spec.cls(), spec.oracle)(), False]
-            except BaseException:
-                _ORACLE = None
+            oracle_start(task)
 
         def oracle_next(self, last_observation):
-            global _ORACLE
-            if _ORACLE is None:
-                return None
-            generator, started = _ORACLE
-            try:
-                if started:
-                    action = generator.send(_shaped(last_observation, spec.step_shape))
-                else:
-                    _ORACLE[1] = True
-                    action = next(generator)
-                call = json.loads(action) if isinstance(action, (str, bytes)) else action
-                parameters = call.get("parameters", call.get("arguments", {}))
-                return wit.ToolCall(str(call["name"]), json.dumps(parameters if parameters is not None else {}))
-            except BaseException:
-                # Finished (StopIteration) or failed: either way the oracle has no more calls.
-                _ORACLE = None
-                return None
+            call = oracle_next(last_observation)
+            return None if call is None else wit.ToolCall(*call)
 
     return Environment
 
@@ -446,4 +511,16 @@ def _shaped(observation, shape):
     return observation
 
 
-__all__ = ["read_configs", "wrap"]
+__all__ = [
+    "ResetError",
+    "info",
+    "load",
+    "oracle_next",
+    "oracle_start",
+    "read_configs",
+    "reference_answer",
+    "reset",
+    "sample_config",
+    "step",
+    "wrap",
+]
