@@ -220,7 +220,9 @@ fn python_tests(root: &Path) -> Result<()> {
             .current_dir(root.join("clients/python"))
             .args(["-m", "pytest", "-q", "tests"])
             .env("CODEGYM_BIN", root.join("target/debug/codegym"))
-            .env("CODEGYM_ENVS", root.join("target/envs")),
+            .env("CODEGYM_ENVS", root.join("target/envs"))
+            // The cache the Rust tests just filled: nothing is compiled twice.
+            .env("CODEGYM_CACHE", root.join("target/test-cache")),
     )
     .context("the Python client's tests failed")
 }

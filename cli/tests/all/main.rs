@@ -14,16 +14,22 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is inside the workspace")
 }
 
-/// The CLI with a compile cache shared by every test in this binary (so each component is
-/// compiled once; concurrent writers are safe, the cache renames files into place) and a
-/// scratch directory of its own.
+/// The CLI with the shared compile cache ([`shared_cache`]) and a scratch directory of its
+/// own.
 struct Cli {
     scratch: tempfile::TempDir,
 }
 
+/// The compile cache every test binary of the workspace shares (`target/test-cache`): the
+/// cache writes by rename and serialises compiles of one artifact, so sharing is safe, and
+/// each component (a Python one takes ~16 s) is compiled once per checkout.
 fn shared_cache() -> &'static std::path::Path {
-    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    static CACHE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = workspace().join("target/test-cache");
+        std::fs::create_dir_all(&dir).expect("create target/test-cache");
+        dir
+    })
 }
 
 impl Cli {

@@ -20,10 +20,15 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("server/ is inside the workspace")
 }
 
-/// One compile cache for the whole test binary, so each component is compiled once.
+/// The compile cache every test binary of the workspace shares (`target/test-cache`; safe:
+/// it writes by rename), so each component is compiled once per checkout.
 fn shared_cache() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    static CACHE: OnceLock<std::path::PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = workspace().join("target/test-cache");
+        std::fs::create_dir_all(&dir).expect("create target/test-cache");
+        dir
+    })
 }
 
 fn host() -> Host {
