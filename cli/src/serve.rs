@@ -1,7 +1,7 @@
 //! `codegym serve`: the HTTP rollout server, with durable sessions under `--data`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,6 +40,19 @@ pub struct Args {
     /// sessions under the same ids.
     #[arg(long, value_name = "NAME", value_parser = replica_name)]
     replica: Option<String>,
+    /// The browser playground to serve at `/` (API routes keep priority). Default:
+    /// ./target/web, else the workspace's target/web, if built (`cargo xtask web`).
+    #[arg(long, value_name = "DIR")]
+    web: Option<PathBuf>,
+}
+
+/// `--web`, else the first built playground of ./target/web and the workspace's.
+fn web_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        [PathBuf::from("target/web"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web")]
+            .into_iter()
+            .find(|dir| dir.join("index.html").is_file())
+    })
 }
 
 /// `--replica`, checked as the server checks it.
@@ -63,6 +76,7 @@ impl Args {
             body_limit_bytes: self.body_limit,
             limits,
             replica: self.replica,
+            web_dir: web_dir(self.web),
         };
         let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
         runtime.block_on(async {
@@ -78,6 +92,9 @@ impl Args {
                 .await
                 .with_context(|| format!("cannot listen on {}", self.addr))?;
             println!("listening on http://{}", listener.local_addr()?);
+            if let Some(dir) = &server.config().web_dir {
+                eprintln!("playground at http://{}/ (from {})", listener.local_addr()?, dir.display());
+            }
             server.run(listener, codegym_server::ctrl_c()).await?;
             eprintln!("stopped");
             Ok(ExitCode::SUCCESS)

@@ -19,6 +19,7 @@ mod error;
 mod metrics;
 mod openapi;
 mod routes;
+mod site;
 mod state;
 mod store;
 mod ws;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -49,12 +49,21 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/fork", post(fork))
         .route("/v1/step", post(batch_step))
         .route("/v1/ws", get(crate::ws::upgrade))
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
         })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// What no route matched: a file of the playground site when the server has one
+/// ([`ServerConfig::web_dir`](crate::ServerConfig::web_dir)), else a JSON 404.
+async fn fallback(State(state): Shared, method: Method, uri: Uri) -> Response {
+    match &state.config.web_dir {
+        Some(root) => crate::site::serve(root.clone(), method, uri).await,
+        None => ApiError::not_found("no such endpoint").into_response(),
+    }
 }
 
 /// `axum::extract::Path` whose rejections are JSON [`ApiError`]s.

@@ -36,6 +36,10 @@ pub struct ServerConfig {
     /// each id to the replica that owns it, and ids naming another replica are unknown here.
     /// `None`: ids are the 16 hex digits alone.
     pub replica: Option<String>,
+    /// A static site served at `/` beneath the API (the browser playground built by
+    /// `cargo xtask web` into `target/web`): a GET that no API route matches reads a file
+    /// there. `None`: such requests are JSON 404s.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +52,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 1 << 20,
             limits: Limits::default(),
             replica: None,
+            web_dir: None,
         }
     }
 }

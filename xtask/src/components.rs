@@ -87,7 +87,9 @@ pub fn wrap_keeping_post_return(root: &Path, krate: &EnvCrate, out: &Path) -> Re
     Ok(())
 }
 
-fn encode(module: &[u8]) -> Result<Vec<u8>> {
+/// Wrap a core module as a component as plain `wit-component` makes it, validate it, and
+/// refuse any import.
+pub fn encode(module: &[u8]) -> Result<Vec<u8>> {
     let component = wit_component::ComponentEncoder::default().module(module)?.validate(true).encode()?;
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(&component)

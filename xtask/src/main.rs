@@ -4,6 +4,7 @@ mod components;
 mod python;
 mod setup;
 mod tasks;
+mod web;
 
 use std::process::ExitCode;
 

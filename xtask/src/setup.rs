@@ -9,8 +9,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::tasks::run_command;
 
-/// Debian packages the tests drive as real processes: `nginx` fronts two server replicas.
-const DEBIAN_PACKAGES: &[(&str, &str)] = &[("nginx", "nginx")];
+/// Debian packages the tests drive as real processes: `nginx` fronts two server replicas,
+/// headless `chromium` runs the browser playground's tests.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[("nginx", "nginx"), ("chromium", "chromium")];
+
+/// The playground's npm project: jco (transpiles components), playwright-core (drives
+/// Chromium in its tests), pinned exactly in its committed `package-lock.json`.
+const WEB_PROJECT: &str = "web";
 
 /// The Python test environment: the client package (editable) and its test requirements,
 /// pinned in `clients/python/pyproject.toml`.
@@ -26,6 +31,7 @@ pub fn setup(root: &Path) -> Result<()> {
     ensure_debian_packages(DEBIAN_PACKAGES)?;
     ensure_python_venv(root)?;
     ensure_py_build_venv(root)?;
+    ensure_web_deps(root)?;
     Ok(())
 }
 
@@ -143,6 +149,31 @@ pub fn ensure_py_build_venv(root: &Path) -> Result<()> {
             .args(PY_BUILD_REQUIREMENTS),
     )
     .context("cannot install componentize-py (network?)")?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(())
+}
+
+/// `npm ci` in `web/` (exactly the committed lock file) unless `web/node_modules` already
+/// holds it: a stamp there keeps the lock file's contents; a changed lock reinstalls.
+pub fn ensure_web_deps(root: &Path) -> Result<()> {
+    let project = root.join(WEB_PROJECT);
+    let lock = project.join("package-lock.json");
+    let wanted = std::fs::read(&lock).with_context(|| format!("reading {}", lock.display()))?;
+    let stamp = project.join("node_modules/codegym-setup.stamp");
+    if std::fs::read(&stamp).is_ok_and(|done| done == wanted) {
+        return Ok(());
+    }
+    let Some(npm) = find_program("npm") else {
+        bail!("no npm on PATH; the browser playground needs Node.js 20+")
+    };
+    eprintln!("xtask setup: npm ci in {}", project.display());
+    run_command(Command::new(npm).current_dir(&project).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+    ]))
+    .context("cannot install the playground's npm packages (network?)")?;
     std::fs::write(&stamp, wanted)?;
     Ok(())
 }

@@ -3,7 +3,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{components, python, setup};
+use crate::{components, python, setup, web};
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -19,9 +19,13 @@ Tasks:
                only those
   build-py [NAME...]
                build only the Python environments envs-py/<name>.py (componentize-py)
-  setup        install what the tests need and is not Rust: Debian nginx, a Python venv
-               with the client (target/venv), a venv with componentize-py
-               (target/py-build-venv); idempotent, offline once done
+  web [--open] build the browser playground into target/web (the environments transpiled
+               by jco, codegym-core as a component, the page); --open serves it with
+               `codegym serve` on 127.0.0.1:8000 and opens a browser
+  setup        install what the tests need and is not Rust: Debian nginx and chromium, a
+               Python venv with the client (target/venv), a venv with componentize-py
+               (target/py-build-venv), the playground's npm packages (web/node_modules);
+               idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
   help         this text
@@ -36,6 +40,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("test") => test(&root),
         Some("setup") => setup::setup(&root),
         Some("bench") => bench(&root),
+        Some("web") => web_task(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -198,6 +203,11 @@ fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
     adapter_tests(root)?;
+    // The browser playground, built from the components above with the cache the Rust
+    // tests filled, then tested in headless Chromium against a real `codegym serve`.
+    let cache = root.join("target/test-cache");
+    web::build(root, &root.join("target/debug/codegym"), Some(&cache))?;
+    web::test(root, &root.join("target/debug/codegym"), &cache)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
@@ -237,6 +247,35 @@ fn adapter_tests(root: &Path) -> Result<()> {
         "env-sdk/python/tests",
     ]))
     .context("the Python adapter's tests failed")
+}
+
+/// `cargo xtask web [--open]`.
+fn web_task(root: &Path, args: &[String]) -> Result<()> {
+    let open = match args {
+        [] => false,
+        [flag] if flag == "--open" => true,
+        _ => bail!("usage: cargo xtask web [--open]"),
+    };
+    build_envs_for_demo(root)?;
+    build_cli(root)?;
+    let site = web::build(root, &root.join("target/debug/codegym"), None)?;
+    let url = "http://127.0.0.1:8000/";
+    if !open {
+        println!("built {}; serve it with `target/debug/codegym serve` and open {url}", site.display());
+        return Ok(());
+    }
+    let mut server = codegym(root).args(["serve", "--addr", "127.0.0.1:8000", "--web"]).arg(&site).spawn()?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    if let Some(opener) = ["xdg-open", "open"].into_iter().find_map(setup::find_program) {
+        // No browser to open is no failure: the URL is printed.
+        let _ = Command::new(opener).arg(url).status();
+    }
+    println!("the playground is at {url}; Ctrl-C stops the server");
+    let status = server.wait()?;
+    if !status.success() {
+        bail!("codegym serve exited with {status}");
+    }
+    Ok(())
 }
 
 fn bench(root: &Path) -> Result<()> {

@@ -6,6 +6,7 @@ mod errors;
 mod faults;
 mod replicas;
 mod sessions;
+mod site;
 mod websocket;
 
 use std::path::{Path, PathBuf};

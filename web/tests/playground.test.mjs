@@ -1,0 +1,277 @@
+// The browser playground in headless Chromium (playwright-core), served by a real
+// `codegym serve` on 127.0.0.1. Run by `cargo xtask test` (xtask/src/web.rs), which builds
+// the site first and passes: CODEGYM_BIN (the CLI), CODEGYM_ENVS (components),
+// CODEGYM_CACHE (their compile cache), CODEGYM_WEB (the site), CHROMIUM (the browser) and
+// CODEGYM_SCREENSHOT (where to save a picture of the page).
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run through cargo xtask test)`);
+  return value;
+};
+const BIN = env('CODEGYM_BIN');
+const GLOBAL = ['--env-dir', env('CODEGYM_ENVS'), '--cache-dir', env('CODEGYM_CACHE')];
+const scratch = mkdtempSync(join(tmpdir(), 'codegym-web-'));
+
+let server;
+let base;
+let browser;
+let page;
+const consoleErrors = [];
+
+/** Start `codegym serve` on a free port; resolves to its URL. */
+function startServer() {
+  server = spawn(BIN, [...GLOBAL, 'serve', '--addr', '127.0.0.1:0', '--web', env('CODEGYM_WEB')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`codegym serve exited with ${code}`)));
+  });
+}
+
+async function openPage(query = '') {
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  await page.goto(`${base}/${query}`);
+  assert.equal(await page.evaluate(() => window.codegym.ready), true, await page.textContent('#error'));
+}
+
+async function start(name, seed, difficulty) {
+  await page.fill('#seed', String(seed));
+  await page.fill('#difficulty', String(difficulty));
+  // The value without a change event (choosing an environment starts an episode by itself),
+  // then one start, awaited by the number of the episode it renders.
+  const before = Number(await page.evaluate((n) => {
+    document.querySelector('#env').value = n;
+    return document.body.dataset.episode;
+  }, name));
+  await page.click('#start');
+  await page.waitForFunction((n) => Number(document.body.dataset.episode) === n, before + 1);
+  assert.equal(new URL(page.url()).search, `?env=${name}&seed=${seed}&difficulty=${difficulty}`);
+}
+
+/** Fill a tool's form (`fields`: name → text) and submit it; returns the new observation. */
+async function callTool(tool, fields = {}) {
+  const form = page.locator(`.tool[data-tool="${tool}"] form`);
+  for (const [name, value] of Object.entries(fields)) await form.locator(`[name="${name}"]`).fill(String(value));
+  const before = await page.locator('#log tbody tr').count();
+  await form.locator('button.call').click();
+  await page.waitForFunction((n) => document.querySelectorAll('#log tbody tr').length === n + 1, before);
+  return page.locator('#log tbody tr:last-child td.obs').textContent();
+}
+
+before(async () => {
+  base = await startServer();
+  browser = await chromium.launch({ executablePath: env('CHROMIUM'), args: ['--no-sandbox'], headless: true });
+  await openPage();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGINT');
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the playground', () => {
+  test('serves the page, the index and the API side by side', async () => {
+    const index = await (await fetch(`${base}/envs.json`)).json();
+    assert.ok(index.envs.length >= 50, `${index.envs.length} environments`);
+    const health = await (await fetch(`${base}/healthz`)).json();
+    assert.equal(health.status, 'ok');
+    const missing = await fetch(`${base}/v1/nothing`);
+    assert.equal(missing.status, 404);
+    const options = await page.locator('#env option').count();
+    assert.equal(options, index.envs.length);
+  });
+
+  test('plays binary-search to a solved state by clicking through the tool forms', async () => {
+    await start('binary-search', 7, 0);
+    const task = await page.textContent('#task');
+    const target = BigInt(task.match(/target value (-?\d+)/)[1]);
+    let low = 0n;
+    let high = BigInt(await callTool('Length')) - 1n;
+    let answer = -1n;
+    while (low <= high) {
+      const mid = (low + high) / 2n;
+      const value = BigInt(await callTool('Get', { index: mid }));
+      if (value === target) {
+        answer = mid;
+        break;
+      }
+      if (value < target) low = mid + 1n;
+      else high = mid - 1n;
+    }
+    const observation = await callTool('Done', { answer });
+    assert.match(observation, /Result: correct/);
+    assert.equal(await page.textContent('#outcome'), 'solved');
+    assert.equal(await page.textContent('#reward'), '1');
+  });
+
+  for (const name of ['two-sum', 'trapping-rain-water', 'evaluate-rpn', 'house-robber']) {
+    test(`the oracle solves ${name} step by step`, async () => {
+      await page.fill('#oracle-delay', '0');
+      await start(name, 3, 50);
+      await page.click('#oracle');
+      await page.waitForFunction(() => document.querySelector('#outcome').textContent !== 'running', null, { timeout: 60_000 });
+      assert.equal(await page.textContent('#outcome'), 'solved', await page.textContent('#error'));
+      assert.equal(await page.textContent('#reward'), '1');
+      const steps = Number(await page.textContent('#steps'));
+      assert.equal(await page.locator('#log tbody tr').count(), steps);
+      assert.ok(steps >= 2, `${steps} steps`);
+    });
+  }
+
+  test('replays trajectories from codegym rollout --out with every observation identical', async () => {
+    const file = join(scratch, 'rollout.jsonl');
+    let lines = '';
+    for (const policy of ['oracle', 'random']) {
+      const out = join(scratch, `${policy}.jsonl`);
+      execFileSync(BIN, [...GLOBAL, 'rollout', '--envs', 'binary-search,two-sum,trapping-rain-water,house-robber',
+        '--policy', policy, '--episodes', '2', '--seed', '11', '--threads', '2', '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+      lines += readFileSync(out, 'utf8');
+    }
+    writeFileSync(file, lines);
+    const stored = lines.trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(stored.length, 16);
+    await page.setInputFiles('#replay-file', file);
+    for (let i = 0; i < stored.length; i += 1) {
+      if (i > 0) await page.selectOption('#replay-select', String(i));
+      await page.waitForFunction(
+        ([env, seed, n]) => {
+          const summary = document.querySelector('#replay-summary');
+          return summary.dataset.steps === String(n) && summary.textContent.startsWith(`${env}, seed ${seed},`);
+        },
+        [stored[i].env, stored[i].seed, stored[i].steps.length],
+      );
+      const summary = page.locator('#replay-summary');
+      assert.equal(await summary.getAttribute('data-mismatches'), '0', await summary.textContent());
+      assert.equal(await page.locator('#replay-log tr.mismatch').count(), 0);
+    }
+    // The slider shows the stored observation of the step it points at.
+    await page.locator('#replay-slider').fill('1');
+    assert.match(await page.textContent('#replay-position'), /^1 \//);
+
+    // A tampered file: the one altered observation is marked, the rest are not.
+    const tampered = structuredClone(stored[0]);
+    tampered.steps[1].observation += ' (edited)';
+    const tamperedFile = join(scratch, 'tampered.jsonl');
+    writeFileSync(tamperedFile, JSON.stringify(tampered) + '\n');
+    await page.setInputFiles('#replay-file', tamperedFile);
+    await page.waitForFunction(() => document.querySelector('#replay-summary').dataset.mismatches === '1');
+    assert.equal(await page.locator('#replay-log tbody tr.mismatch').count(), 1);
+    assert.equal(await page.locator('#replay-log tbody tr').nth(1).getAttribute('class'), 'mismatch');
+    await page.locator('#replay-slider').fill('2');
+    assert.match(await page.textContent('#replay-view'), /browser observation \(differs\)/);
+
+    // Not a trajectory file: a visible error.
+    const junk = join(scratch, 'junk.jsonl');
+    writeFileSync(junk, '{"env": "binary-search"\n');
+    await page.setInputFiles('#replay-file', junk);
+    await page.waitForSelector('#replay-error:not([hidden])');
+    assert.match(await page.textContent('#replay-error'), /line 1: not valid JSON/);
+  });
+
+  test('bad input in forms and raw text gives a visible error, and the page goes on', async () => {
+    await start('binary-search', 1, 20);
+    const get = page.locator('.tool[data-tool="Get"]');
+    await get.locator('[name="index"]').fill('three');
+    await get.locator('button.call').click();
+    await assert.doesNotReject(get.locator('.error:not([hidden])').waitFor());
+    assert.match(await get.locator('.error').textContent(), /index: expected an integer/);
+    await get.locator('[name="index"]').fill('');
+    await get.locator('button.call').click();
+    assert.match(await get.locator('.error').textContent(), /index: required/);
+    assert.equal(await page.textContent('#steps'), '0');
+
+    // An array field with broken JSON (two-sum's Done takes [i, j]).
+    await start('two-sum', 1, 20);
+    const done = page.locator('.tool[data-tool="Done"]');
+    await done.locator('[name="answer"]').fill('[1, 2');
+    await done.locator('button.call').click();
+    await done.locator('.error:not([hidden])').waitFor();
+    assert.match(await done.locator('.error').textContent(), /answer: not valid JSON/);
+    await done.locator('[name="answer"]').fill('{"a": 1}');
+    await done.locator('button.call').click();
+    assert.match(await done.locator('.error').textContent(), /answer: expected a JSON array/);
+
+    // Raw text: codegym-core's parse errors, in each format.
+    await start('binary-search', 1, 20);
+    const cases = [
+      ['codegym', 'I think I should look at the array.', /^Error: no tool call found/],
+      ['codegym', '<|FunctionCallBegin|>[{"name":"Get","parameters":{"index":1}', /^Error: the tool call is not valid JSON/],
+      ['hermes', '<tool_call>\n{"arguments": {}}\n</tool_call>', /^Error: the tool call needs a "name"/],
+      ['openai-tools', '{"tool_calls": [', /^Error: /],
+    ];
+    for (const [format, text, expected] of cases) {
+      await page.selectOption('#raw-format', format);
+      await page.fill('#raw-text', text);
+      await page.click('#raw-send');
+      await page.locator('#raw-error:not([hidden])').waitFor();
+      assert.match(await page.textContent('#raw-error'), expected, `${format}: ${text}`);
+    }
+    assert.equal(await page.textContent('#steps'), '0');
+    // And a good call in each format goes through the same parser to the environment.
+    const calls = {
+      codegym: '<|FunctionCallBegin|>[{"name":"Get","parameters":{"index":0}}]<|FunctionCallEnd|>',
+      hermes: 'Let me look.\n<tool_call>\n{"name": "Length", "arguments": {}}\n</tool_call>',
+      'openai-tools': '{"tool_calls": [{"type": "function", "function": {"name": "Observe", "arguments": "{}"}}]}',
+    };
+    for (const [format, text] of Object.entries(calls)) {
+      await page.selectOption('#raw-format', format);
+      await page.fill('#raw-text', text);
+      await page.click('#raw-send');
+      assert.equal(await page.locator('#raw-error').isHidden(), true, await page.textContent('#raw-error'));
+    }
+    assert.equal(await page.textContent('#steps'), '3');
+    assert.match(await page.textContent('#prompt'), /"type":"function"/);
+
+    // A bad seed: a visible error, the old episode untouched.
+    await page.fill('#seed', 'twelve');
+    await page.click('#start');
+    await page.locator('#error:not([hidden])').waitFor();
+    assert.match(await page.textContent('#error'), /seed must be an integer/);
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  test('per-step latency in the browser', async () => {
+    const times = await page.evaluate(() => window.codegym.stats.stepTimes);
+    const sorted = [...times].sort((a, b) => a - b);
+    const p50 = sorted[Math.floor(sorted.length / 2)];
+    const p99 = sorted[Math.floor(sorted.length * 0.99)];
+    const rust = await page.evaluate(() => window.codegym.benchSteps('binary-search', 20000));
+    const python = await page.evaluate(() => window.codegym.benchSteps('house-robber', 2000));
+    const isolated = await page.evaluate(() => window.crossOriginIsolated);
+    console.log(
+      `in-browser step latency: ${times.length} step calls during the tests, p50 ${(p50 * 1000).toFixed(1)} µs, ` +
+        `p99 ${(p99 * 1000).toFixed(1)} µs (timer ${isolated ? 'cross-origin isolated, 5 µs' : 'coarse, 100 µs'}); ` +
+        `Observe in a loop: binary-search ${rust.toFixed(2)} µs/step, house-robber (Python) ${python.toFixed(1)} µs/step`,
+    );
+    assert.ok(times.length > 100);
+  });
+
+  test('a screenshot of the page', async () => {
+    await page.fill('#oracle-delay', '0');
+    await start('trapping-rain-water', 5, 30);
+    await page.click('#oracle');
+    await page.waitForFunction(() => document.querySelector('#outcome').textContent === 'solved');
+    await page.setInputFiles('#replay-file', join(scratch, 'rollout.jsonl'));
+    await page.waitForFunction(() => document.querySelector('#replay-summary').dataset.mismatches === '0');
+    await page.locator('#replay-slider').fill('3');
+    await page.locator('#log tbody tr').first().scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: env('CODEGYM_SCREENSHOT') });
+  });
+});
