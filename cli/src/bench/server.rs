@@ -306,6 +306,11 @@ impl Client {
     }
 }
 
+/// Each client thread's result, in order; the first error (or panic) fails the phase.
+fn join_all<T>(workers: Vec<std::thread::ScopedJoinHandle<'_, Result<T>>>) -> Result<Vec<T>> {
+    workers.into_iter().map(|w| w.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))?).collect()
+}
+
 /// Create sessions for `seeds` on `threads` connections.
 fn create_many(client: &Client, seeds: std::ops::Range<u64>, threads: usize) -> Result<Vec<String>> {
     let seeds: Vec<u64> = seeds.collect();
@@ -320,11 +325,7 @@ fn create_many(client: &Client, seeds: std::ops::Range<u64>, threads: usize) -> 
                 })
             })
             .collect();
-        let mut ids = Vec::with_capacity(seeds.len());
-        for worker in workers {
-            ids.extend(worker.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??);
-        }
-        Ok(ids)
+        Ok(join_all(workers)?.into_iter().flatten().collect())
     })
 }
 
@@ -481,10 +482,7 @@ fn http_batches(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))?)
-            .collect::<Result<Vec<_>>>()
+        join_all(workers)
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let mut tally = Tally::merge(tallies);
@@ -583,10 +581,7 @@ fn ws_batches(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))?)
-            .collect::<Result<Vec<_>>>()
+        join_all(workers)
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let mut tally = Tally::merge(tallies);

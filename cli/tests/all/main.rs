@@ -65,6 +65,39 @@ impl Cli {
     }
 }
 
+/// A running `codegym serve`, killed on drop.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Cli {
+    /// `codegym serve --addr 127.0.0.1:0 ARGS...`, once it prints the address it listens on.
+    fn serve(&self, args: &[&str]) -> Served {
+        let mut child = self
+            .command(&[&["serve", "--addr", "127.0.0.1:0"], args].concat())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn codegym serve");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("read stdout");
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}"));
+        Served { url: url.to_owned(), child }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        _ = self.child.kill();
+        _ = self.child.wait();
+    }
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -295,23 +328,10 @@ fn bench_server_measures_every_transport() {
 #[test]
 fn bench_server_replaces_sessions_that_end() {
     let cli = Cli::new();
-    let mut server = cli
-        .command(&["serve", "--addr", "127.0.0.1:0", "--max-steps", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn codegym serve");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("read stdout");
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}"));
-    let output =
-        cli.run(&["bench", "server", "--json", "--url", url, "--sessions", "4", "--duration", "0.2"]);
-    _ = server.kill();
-    _ = server.wait();
+    let server = cli.serve(&["--max-steps", "3"]);
+    let args = ["bench", "server", "--json", "--url", &server.url, "--sessions", "4", "--duration", "0.2"];
+    let output = cli.run(&args);
+    drop(server);
     let report = json(&output);
     assert_server_bench(&report, 4);
     assert!(report["server_rss_bytes"].is_null(), "an external server's memory is not measured");

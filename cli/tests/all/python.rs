@@ -1,8 +1,6 @@
 //! The Python lane through the CLI: CodeGym-style environments (`envs-py/`) next to Rust
 //! ones under every command, and `codegym build-py`'s errors.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -57,19 +55,8 @@ fn a_mixed_rollout_replays_in_a_fresh_process() {
 #[test]
 fn serve_runs_a_python_environment() {
     let cli = Cli::new();
-    let mut child = cli
-        .command(&["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn codegym serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read stdout");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_owned();
+    let server = cli.serve(&[]);
+    let url = &server.url;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -85,8 +72,6 @@ fn serve_runs_a_python_environment() {
     assert!(step["observation"].as_str().is_some_and(|o| o.parse::<u32>().is_ok()), "{step}");
     let done = post(&format!("/v1/sessions/{id}/step"), json!({"name": "Done", "arguments": {"answer": -5}}));
     assert_eq!((done["done"].as_bool(), done["reward"].as_f64()), (Some(true), Some(0.0)), "{done}");
-    _ = child.kill();
-    _ = child.wait();
 }
 
 #[test]

@@ -2,9 +2,6 @@
 //! acknowledged step is still there, and each session goes on exactly as an uninterrupted
 //! episode would.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,35 +10,6 @@ use codegym_host::{Env, Host, HostConfig, Limits, OraclePolicy, Policy, ToolCall
 use serde_json::{Value, json};
 
 use crate::{Cli, shared_cache, workspace};
-
-/// A running `codegym serve`.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(cli: &Cli, data: &Path) -> Self {
-        let data = data.to_str().expect("UTF-8 path");
-        let mut child = cli
-            .command(&["serve", "--addr", "127.0.0.1:0", "--data", data])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn codegym serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read stdout");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}"));
-        Self { url: url.to_owned(), child }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
-    }
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -110,7 +78,7 @@ fn kill_9_under_load_loses_no_acknowledged_step() {
     let cli = Cli::new();
     let data = tempfile::tempdir().expect("temp dir");
     let env = binary_search();
-    let mut served = Served::start(&cli, data.path());
+    let mut served = cli.serve(&["--data", data.path().to_str().expect("UTF-8 path")]);
     let url = served.url.clone();
     let steps = AtomicUsize::new(0);
     let acked = Mutex::new(Vec::new());
@@ -132,7 +100,7 @@ fn kill_9_under_load_loses_no_acknowledged_step() {
     let total: usize = acked.iter().map(|session| session.calls.len()).sum();
     assert!(total >= 400, "the clients got {total} steps through before the kill");
 
-    let served = Served::start(&cli, data.path());
+    let served = cli.serve(&["--data", data.path().to_str().expect("UTF-8 path")]);
     let agent = agent();
     let next = ToolCall::new("Length", "{}");
     let mut in_flight = 0;
