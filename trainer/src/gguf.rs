@@ -1,0 +1,1 @@
+//! (policy side, being written)
