@@ -4,6 +4,7 @@
 // `site/`, and `envs.json`, the index the page reads.
 //
 //   node web/build.mjs --envs DIR --core FILE --list FILE --python a,b --out DIR
+//                      [--extra-envs DIR --extra-list FILE --extra a,b]
 //
 // A component is transpiled again only when it is newer than its output. The components
 // import nothing, so the generated JavaScript needs no WASI shim.
@@ -19,6 +20,9 @@ const { values: args } = parseArgs({
     core: { type: 'string' },
     list: { type: 'string' },
     python: { type: 'string', default: '' },
+    'extra-envs': { type: 'string', default: '' },
+    'extra-list': { type: 'string', default: '' },
+    extra: { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -58,12 +62,18 @@ const started = performance.now();
 const out = args.out;
 await mkdir(join(out, 'envs'), { recursive: true });
 
-// The environments `codegym list --json` reported, in its order.
+// The environments `codegym list --json` reported, in its order, then the --extra ones
+// (test components, from --extra-envs as listed in --extra-list).
 const listed = JSON.parse(await readFile(args.list, 'utf8'));
+const extra = new Set(args.extra.split(',').filter(Boolean));
+if (extra.size) {
+  const more = JSON.parse(await readFile(args['extra-list'], 'utf8')).filter((info) => extra.has(info.name));
+  listed.push(...more.map((info) => ({ ...info, extra: true })));
+}
 const envs = [];
 let transpiled = 0;
 for (const info of listed) {
-  const component = join(args.envs, `${info.name}.wasm`);
+  const component = join(info.extra ? args['extra-envs'] : args.envs, `${info.name}.wasm`);
   if ((await transpileInto(component, info.name, join(out, 'envs', info.name)))) transpiled += 1;
   const files = await readdir(join(out, 'envs', info.name));
   envs.push({

@@ -2,7 +2,8 @@
 // page. One component instance is one episode, as in the host; the oracle runs in a second
 // instance and sees only observations; a replay re-runs a stored trajectory in a fresh
 // instance. codegym-core's parser and prompt renderer are a component too (core/).
-import { FormError, buildFields, parseSchema } from './form.js';
+import { buildFields, parseSchema } from './form.js';
+import { Fault, LIMITS, Sandbox, compile } from './sandbox.js';
 
 const MAX_STEPS = 256; // the host's default step limit (CodeGym's T_max)
 const $ = (id) => document.getElementById(id);
@@ -12,22 +13,7 @@ const stats = { stepTimes: [] };
 
 // ---- components ------------------------------------------------------------------------
 
-const compiled = new Map(); // core-module URL → Promise<WebAssembly.Module>
-
-function compile(url) {
-  if (!compiled.has(url)) {
-    compiled.set(
-      url,
-      fetch(url).then((response) => {
-        if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-        return WebAssembly.compileStreaming(response);
-      }),
-    );
-  }
-  return compiled.get(url);
-}
-
-/** A fresh instance of the jco-transpiled component whose entry module is `path`. */
+/** The web-core component, on the page itself: its calls are pure and short. */
 async function instantiate(path) {
   const url = new URL(path, location.href);
   const js = await import(url.href);
@@ -37,22 +23,35 @@ async function instantiate(path) {
 let index; // envs.json
 let core; // the web-core component's `actions`
 
+/** The host's limits, with the time limit from the page. */
+function limits() {
+  const ms = Number($('step-timeout').value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) {
+    throw new Error(`the time limit must be an integer number of milliseconds in 1..=600000, got ${JSON.stringify($('step-timeout').value)}`);
+  }
+  return { ...LIMITS, stepTimeoutMs: ms };
+}
+
+/** A new instance of environment `name`, in a sandbox (a worker) of its own. */
 async function newEnvInstance(name) {
   const entry = index.envs.find((env) => env.name === name);
   if (!entry) throw new Error(`no environment named ${JSON.stringify(name)} in this playground`);
-  const root = await instantiate(entry.module);
-  return root.environment;
+  return Sandbox.open(new URL(entry.module, location.href).href, limits());
 }
 
-/** A component's `result` error (jco throws it as a ComponentError with `payload`). */
+/** `method(...args)` on `sandbox`, returning the value. */
+async function call(sandbox, method, ...args) {
+  return (await sandbox.call(method, ...args)).value;
+}
+
 function errorText(error) {
-  return error && error.payload !== undefined ? String(error.payload) : String(error && error.message ? error.message : error);
+  return String(error && error.message ? error.message : error);
 }
 
 // ---- the episode -----------------------------------------------------------------------
 
-let episode = null; // { name, env, info, config, task, steps, reward, done, outcome }
-let oracleRun = null; // { stop: boolean }
+let episode = null; // { name, sandbox, info, config, task, log, steps, faults, reward, done, outcome, queue }
+let oracleRun = null; // { stop: boolean, sandbox }
 let starts = 0; // episodes started, so that only the latest start takes effect
 
 function showError(element, message) {
@@ -72,6 +71,20 @@ function params() {
   return { name: $('env').value, seed: BigInt(seedText), difficulty };
 }
 
+/** A fresh instance of `name` reset to `config`, with `calls` replayed into it: how the
+ *  host rebuilds the last good state after a fault. */
+async function restore(name, config, calls) {
+  const sandbox = await newEnvInstance(name);
+  try {
+    const task = await call(sandbox, 'reset', config);
+    for (const { name: tool, args } of calls) await call(sandbox, 'step', tool, args);
+    return { sandbox, task };
+  } catch (error) {
+    sandbox.close();
+    throw error;
+  }
+}
+
 /** Start an episode: a new instance, the config sampled from seed and difficulty by the
  *  component itself (exactly as the host samples it), then `reset`. */
 async function startEpisode() {
@@ -79,19 +92,22 @@ async function startEpisode() {
   showError($('error'), '');
   showError($('raw-error'), '');
   const { name, seed, difficulty } = params();
+  limits(); // a bad time limit is refused before anything starts
   const generation = ++starts;
-  const env = await newEnvInstance(name);
+  const sandbox = await newEnvInstance(name);
   // A later start (another click while this one loaded its component) wins.
-  if (generation !== starts) return;
-  const info = env.info();
-  const config = env.sampleConfig(seed, difficulty);
-  let task;
+  if (generation !== starts) return sandbox.close();
+  let info, config, task;
   try {
-    task = env.reset(config);
+    info = await call(sandbox, 'info');
+    config = await call(sandbox, 'sampleConfig', seed, difficulty);
+    task = await call(sandbox, 'reset', config);
   } catch (error) {
+    sandbox.close();
     throw new Error(`reset failed: ${errorText(error)}`);
   }
-  episode = { name, env, info, config, task, steps: 0, reward: 0, done: false, outcome: 'running' };
+  episode?.sandbox.close();
+  episode = { name, sandbox, info, config, task, log: [], steps: 0, faults: 0, reward: 0, done: false, outcome: 'running', queue: Promise.resolve() };
   $('task').textContent = task;
   $('config').textContent = config;
   $('env-about').textContent = `${info.category} · v${info.version} · ${info.description}`;
@@ -103,40 +119,69 @@ async function startEpisode() {
   document.body.dataset.episode = String(generation);
 }
 
-/** One call into the episode; returns the step result. */
-function step(name, args) {
+/** One call into the episode, with the host's semantics: a fault (time, memory, stack,
+ *  crash, oversized output) is rolled back by rebuilding the instance from the calls that
+ *  took effect, and the agent sees the host's error text. Returns the step result. */
+async function step(name, args) {
   if (!episode) throw new Error('no episode');
-  if (episode.done) throw new Error(`the episode is over (${episode.outcome}); start a new one`);
-  const started = performance.now();
-  let result;
+  const current = episode;
+  // Calls run one at a time, in the order they were made (a click while one runs waits).
+  const previous = current.queue;
+  let release;
+  current.queue = new Promise((resolve) => (release = resolve));
+  await previous;
   try {
-    result = episode.env.step(name, args);
-  } catch (error) {
-    // A trap: the host would roll the call back and report a fault; here the instance is lost.
-    episode.done = true;
-    episode.outcome = `fault (${errorText(error)})`;
-    renderStatus();
-    throw new Error(`the component trapped: ${errorText(error)}`);
+    return await stepNow(current, name, args);
   } finally {
-    stats.stepTimes.push(performance.now() - started);
+    release();
   }
-  episode.steps += 1;
-  episode.reward = result.reward;
+}
+
+async function stepNow(current, name, args) {
+  if (current.done) throw new Error(`the episode is over (${current.outcome}); start a new one`);
+  let result;
+  let fault = null;
+  try {
+    const reply = await current.sandbox.call('step', name, args);
+    stats.stepTimes.push(reply.ms);
+    result = reply.value;
+    current.log.push({ name, args });
+  } catch (error) {
+    if (!(error instanceof Fault)) throw error;
+    fault = error;
+  }
+  if (current !== episode) throw new Error('a new episode started meanwhile');
+  current.steps += 1;
+  if (fault) {
+    current.faults += 1;
+    result = { observation: fault.observation, reward: current.reward, done: false };
+    try {
+      current.sandbox = (await restore(current.name, current.config, current.log)).sandbox;
+    } catch {
+      result.observation = `Error: ${fault.message}; the environment could not be restored.`;
+      result.done = true;
+      current.outcome = fault.kind;
+    }
+  }
   if (result.done) {
-    episode.done = true;
-    episode.outcome = result.reward >= 1 ? 'solved' : 'wrong_answer';
-  } else if (episode.steps >= MAX_STEPS) {
-    episode.done = true;
-    episode.outcome = 'step_limit';
+    current.done = true;
+    if (!fault) {
+      current.reward = result.reward;
+      current.outcome = result.reward > 0 ? 'solved' : 'wrong_answer';
+    }
+  } else if (current.steps >= MAX_STEPS) {
+    current.done = true;
+    current.outcome = 'step_limit';
   }
-  appendLog(name, args, result);
+  appendLog(name, args, result, fault);
   renderStatus();
   return result;
 }
 
-function appendLog(name, args, result) {
+function appendLog(name, args, result, fault) {
   const row = document.createElement('tr');
-  row.className = 'step' + (result.observation.startsWith('Error:') ? ' error-step' : '');
+  row.className = 'step' + (result.observation.startsWith('Error:') ? ' error-step' : '') + (fault ? ' fault' : '');
+  if (fault) row.dataset.fault = fault.kind;
   const cells = [String(episode.steps), `${name} ${args}`, result.observation, String(result.reward)];
   cells.forEach((text, i) => {
     const cell = document.createElement('td');
@@ -151,6 +196,7 @@ function appendLog(name, args, result) {
 
 function renderStatus() {
   $('steps').textContent = String(episode.steps);
+  $('faults').textContent = String(episode.faults);
   $('reward').textContent = String(episode.reward);
   const outcome = $('outcome');
   outcome.textContent = episode.outcome;
@@ -194,13 +240,13 @@ function renderTools(info) {
     error.className = 'error';
     error.setAttribute('role', 'alert');
     error.hidden = true;
-    form.addEventListener('submit', (event) => {
+    form.addEventListener('submit', async (event) => {
       event.preventDefault();
       showError(error, '');
       try {
-        step(tool.name, read());
+        await step(tool.name, read());
       } catch (problem) {
-        showError(error, problem instanceof FormError ? problem.message : errorText(problem));
+        showError(error, errorText(problem));
       }
     });
     div.append(head, form, error);
@@ -210,17 +256,17 @@ function renderTools(info) {
 
 /** The raw-text box: codegym-core's parser, then a step; a parse error is shown, as the
  *  observation an agent would get, and the environment never sees it. */
-function sendRaw() {
+async function sendRaw() {
   showError($('raw-error'), '');
   let call;
   try {
     call = core.parseAction($('raw-text').value, $('raw-format').value);
   } catch (error) {
-    showError($('raw-error'), errorText(error));
+    showError($('raw-error'), error && error.payload !== undefined ? String(error.payload) : errorText(error));
     return;
   }
   try {
-    step(call.name, call.arguments);
+    await step(call.name, call.arguments);
   } catch (error) {
     showError($('raw-error'), errorText(error));
   }
@@ -229,7 +275,10 @@ function sendRaw() {
 // ---- the oracle ------------------------------------------------------------------------
 
 function stopOracle() {
-  if (oracleRun) oracleRun.stop = true;
+  if (oracleRun) {
+    oracleRun.stop = true;
+    oracleRun.sandbox?.close();
+  }
   oracleRun = null;
   $('oracle-stop').disabled = true;
 }
@@ -238,20 +287,24 @@ function stopOracle() {
  *  instance: it gets the task, then each observation, as the host's OracleSession does. */
 async function playOracle() {
   await startEpisode();
-  const oracle = (await newEnvInstance(episode.name));
-  oracle.oracleStart(episode.task);
-  const run = { stop: false };
+  const run = { stop: false, sandbox: await newEnvInstance(episode.name) };
   oracleRun = run;
   $('oracle-stop').disabled = false;
-  let observation = '';
-  while (!run.stop && !episode.done) {
-    const call = oracle.oracleNext(observation);
-    if (!call) break;
-    observation = step(call.name, call.arguments).observation;
-    const delay = Number($('oracle-delay').value) || 0;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+  try {
+    await call(run.sandbox, 'oracleStart', episode.task);
+    let observation = '';
+    while (!run.stop && !episode.done) {
+      const next = await call(run.sandbox, 'oracleNext', observation);
+      if (!next || run.stop) break;
+      observation = (await step(next.name, next.arguments)).observation;
+      const delay = Number($('oracle-delay').value) || 0;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  } catch (error) {
+    if (!run.stop) throw new Error(`the oracle failed: ${errorText(error)}`);
+  } finally {
+    if (oracleRun === run) stopOracle();
   }
-  if (oracleRun === run) stopOracle();
 }
 
 // ---- replay ----------------------------------------------------------------------------
@@ -296,31 +349,65 @@ let replayed = null; // { trajectory, rows: [{ stored, actual, same, skipped }] 
 /** Re-run `trajectory`'s calls from its config in a fresh instance and compare every
  *  observation, reward and done flag with the stored ones, byte for byte. */
 async function replay(trajectory) {
-  const env = await newEnvInstance(trajectory.env);
+  let sandbox = await newEnvInstance(trajectory.env);
   let task;
   try {
-    task = env.reset(trajectory.log.config);
+    task = await call(sandbox, 'reset', trajectory.log.config);
   } catch (error) {
+    sandbox.close();
     throw new Error(`reset failed: ${errorText(error)}`);
   }
   const rows = [];
+  const applied = [];
   for (const stored of trajectory.steps) {
     if (stored.fault) {
       // The host rolled this call back (a fault); it is not in the action log.
       rows.push({ stored, actual: null, same: true, skipped: true });
       continue;
     }
-    const started = performance.now();
-    const actual = env.step(stored.call.name, stored.call.arguments);
-    stats.stepTimes.push(performance.now() - started);
+    let actual;
+    try {
+      const reply = await sandbox.call('step', stored.call.name, stored.call.arguments);
+      stats.stepTimes.push(reply.ms);
+      actual = reply.value;
+      applied.push({ name: stored.call.name, args: stored.call.arguments });
+    } catch (error) {
+      if (!(error instanceof Fault)) throw error;
+      // The browser faulted where the host did not: a difference, shown; go on from the
+      // last good state.
+      actual = { observation: error.observation, reward: NaN, done: false };
+      sandbox = (await restore(trajectory.env, trajectory.log.config, applied)).sandbox;
+    }
     const same =
       actual.observation === stored.observation &&
       actual.reward === Math.fround(stored.reward) &&
       actual.done === stored.done;
     rows.push({ stored, actual, same, skipped: false });
   }
-  replayed = { trajectory, task, taskSame: task === trajectory.task, rows };
+  sandbox.close();
+  replayed = { trajectory, task, taskSame: task === trajectory.task, rows, turns: conversationTurns(trajectory, rows) };
   renderReplay();
+}
+
+/** For an episode an LLM played (`codegym eval --out`), the chat message that made each
+ *  step: assistant replies in order, skipping those whose reply was a parse error (the
+ *  environment never saw them; the next message is the parser's error, not a stored
+ *  observation). `null` for trajectories without a conversation. */
+function conversationTurns(trajectory, rows) {
+  const messages = Array.isArray(trajectory.messages) ? trajectory.messages : null;
+  if (!messages) return null;
+  const turns = rows.map(() => null);
+  let next = 0;
+  messages.forEach((message, i) => {
+    if (message.role !== 'assistant' || next >= rows.length) return;
+    const reply = messages[i + 1];
+    const observation = rows[next].stored.observation;
+    if (reply && typeof reply.content === 'string' && reply.content.includes(observation)) {
+      turns[next] = i;
+      next += 1;
+    }
+  });
+  return turns;
 }
 
 function renderReplay() {
@@ -353,10 +440,44 @@ function renderReplay() {
       return tr;
     }),
   );
+  renderConversation();
   const slider = $('replay-slider');
   slider.max = String(rows.length);
   $('replay').hidden = false;
   selectReplayStep(rows.length);
+}
+
+/** The stored conversation, one block per message, each assistant reply that made a step
+ *  marked with its step number. */
+function renderConversation() {
+  const { trajectory, turns } = replayed;
+  const box = $('replay-chat');
+  box.hidden = !turns;
+  const list = $('replay-messages');
+  list.replaceChildren();
+  if (!turns) return;
+  const stepOf = new Map(turns.map((message, step) => [message, step + 1]));
+  const agent = trajectory.agent;
+  $('replay-chat-summary').textContent = agent
+    ? `conversation: ${trajectory.messages.length} messages, ${agent.turns} turns, ${agent.parse_errors} parse errors (${agent.model}, ${agent.format})`
+    : `conversation: ${trajectory.messages.length} messages`;
+  trajectory.messages.forEach((message, i) => {
+    const div = document.createElement('div');
+    div.className = `message ${message.role}`;
+    const head = document.createElement('b');
+    const step = stepOf.get(i);
+    head.textContent = step ? `${message.role} → step ${step}` : message.role;
+    if (step) {
+      div.dataset.step = String(step);
+      div.addEventListener('click', () => selectReplayStep(step));
+    }
+    const pre = document.createElement('pre');
+    pre.className = 'text';
+    const calls = Array.isArray(message.tool_calls) ? `\n${JSON.stringify(message.tool_calls)}` : '';
+    pre.textContent = `${message.content ?? ''}${calls}`;
+    div.append(head, pre);
+    list.append(div);
+  });
 }
 
 /** Show the replay after `position` steps (0: the task). */
@@ -388,6 +509,11 @@ function selectReplayStep(position) {
     }
   }
   [...$('replay-log').tBodies[0].rows].forEach((tr, i) => tr.classList.toggle('current', i === position - 1));
+  for (const message of $('replay-messages').children) {
+    const current = message.dataset.step === String(position);
+    message.classList.toggle('current', current);
+    if (current && !$('replay-chat').hidden) message.scrollIntoView({ block: 'nearest' });
+  }
 }
 
 // ---- start-up --------------------------------------------------------------------------
@@ -438,14 +564,15 @@ async function main() {
   await startEpisode();
 }
 
-/** Steps per second of `Observe` on a fresh `name` episode, `count` calls: the per-step
- *  cost without the page's rendering (performance.now() is coarse for one call). */
+/** µs per `Observe` step on a fresh `name` episode over `count` calls, timed inside its
+ *  sandbox: the per-step cost without the page's rendering or messaging. */
 async function benchSteps(name, count) {
-  const env = await newEnvInstance(name);
-  env.reset(env.sampleConfig(1n, 50));
-  const started = performance.now();
-  for (let i = 0; i < count; i += 1) env.step('Observe', '{}');
-  return ((performance.now() - started) * 1000) / count; // µs per step
+  const sandbox = await newEnvInstance(name);
+  try {
+    return await sandbox.bench(count);
+  } finally {
+    sandbox.close();
+  }
 }
 
 window.codegym = {

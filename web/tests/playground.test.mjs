@@ -4,7 +4,8 @@
 // CODEGYM_CACHE (their compile cache), CODEGYM_WEB (the site), CHROMIUM (the browser) and
 // CODEGYM_SCREENSHOT (where to save a picture of the page).
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +185,98 @@ describe('the playground', () => {
     assert.match(await page.textContent('#replay-error'), /line 1: not valid JSON/);
   });
 
+  test('hostile calls fault as in the host and are rolled back; the page goes on', async () => {
+    await page.fill('#step-timeout', '500');
+    await start('hostile', 1, 0);
+    assert.equal(await callTool('Count'), 'count = 1');
+    // Each misbehaving tool: the host's fault text, the call rolled back (Spin, Grow and
+    // Panic add 1000 to the count before misbehaving), and the next call still works.
+    const cases = [
+      ['Spin', 'timeout', 'the tool call exceeded its time limit'],
+      ['Grow', 'memory', 'the tool call exceeded the memory limit'],
+      ['Panic', 'panic', 'the environment crashed while running the tool call'],
+      ['Recurse', 'stack_overflow', 'the tool call overflowed the stack'],
+      ['DeepStack', 'trap', 'the environment trapped while running the tool call'],
+      ['Big', 'output_too_large', 'the tool call produced too much output'],
+    ];
+    let count = 1;
+    for (const [tool, kind, text] of cases) {
+      const observation = await callTool(tool);
+      assert.equal(observation, `Error: ${text}. The call was rolled back; the state is unchanged.`, tool);
+      assert.equal(await page.getAttribute('#log tbody tr:last-child', 'data-fault'), kind, tool);
+      count += 1;
+      assert.equal(await callTool('Count'), `count = ${count}`, `after ${tool}`);
+    }
+    assert.equal(await page.textContent('#faults'), String(cases.length));
+    assert.equal(await page.textContent('#outcome'), 'running');
+    assert.match(await callTool('Done', { answer: count }), /correct/);
+    assert.equal(await page.textContent('#outcome'), 'solved');
+    // A bad time limit is refused with a visible error.
+    await page.fill('#step-timeout', '0');
+    await page.click('#start');
+    await page.locator('#error:not([hidden])').waitFor();
+    assert.match(await page.textContent('#error'), /time limit must be an integer/);
+    await page.fill('#step-timeout', '2000');
+  });
+
+  test('replays an LLM episode from codegym eval --out with its conversation', async () => {
+    // A hosted LLM cannot be reached here: this TEST DOUBLE is a local chat-completions
+    // endpoint whose "model" looks, guesses badly once, writes prose once, then answers.
+    const replies = [
+      'Let me look first.\n<tool_call>\n{"name": "Length", "arguments": {}}\n</tool_call>',
+      'I am not sure what to do.',
+      '<tool_call>\n{"name": "Get", "arguments": {"index": 0}}\n</tool_call>',
+      '<tool_call>\n{"name": "Done", "arguments": {"answer": 0}}\n</tool_call>',
+    ];
+    let served = 0;
+    const double = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        if (request.method !== 'POST') {
+          response.statusCode = 404; // codegym eval asks for /v1/models first
+          return response.end('{}');
+        }
+        const content = replies[Math.min(served, replies.length - 1)];
+        served += 1;
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({
+          id: `double-${served}`,
+          object: 'chat.completion',
+          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
+        }));
+      });
+    });
+    await new Promise((resolve) => double.listen(0, '127.0.0.1', resolve));
+    const out = join(scratch, 'eval.jsonl');
+    try {
+      await new Promise((resolve, reject) => execFile(BIN, [...GLOBAL, 'eval', '--base-url',
+        `http://127.0.0.1:${double.address().port}/v1`, '--model', 'test-double', '--envs', 'binary-search',
+        '--seed', '4', '--difficulty', '10', '--format', 'hermes', '--concurrency', '1', '--out', out],
+      (error) => (error ? reject(error) : resolve())));
+    } finally {
+      double.close();
+    }
+    const stored = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(stored.steps.length, 3);
+    assert.equal(stored.agent.parse_errors, 1);
+    await page.setInputFiles('#replay-file', out);
+    await page.waitForFunction(() => document.querySelector('#replay-summary').textContent.startsWith('binary-search, seed 4,'));
+    assert.equal(await page.getAttribute('#replay-summary', 'data-mismatches'), '0');
+    assert.equal(await page.locator('#replay-chat').isVisible(), true);
+    assert.match(await page.textContent('#replay-chat-summary'), /1 parse errors/);
+    const messages = page.locator('#replay-messages .message');
+    assert.equal(await messages.count(), stored.messages.length);
+    // The three replies that made steps are marked with their steps; the prose is not.
+    const marked = await page.locator('#replay-messages .message[data-step]').evaluateAll((nodes) =>
+      nodes.map((node) => [node.dataset.step, node.querySelector('pre').textContent]));
+    assert.deepEqual(marked.map(([step]) => step), ['1', '2', '3']);
+    assert.match(marked[0][1], /Length/);
+    assert.match(marked[1][1], /"index": 0/);
+    assert.match(marked[2][1], /Done/);
+    await page.locator('#replay-slider').fill('2');
+    assert.match(await page.textContent('#replay-messages .message.current'), /"index": 0/);
+  });
+
   test('bad input in forms and raw text gives a visible error, and the page goes on', async () => {
     await start('binary-search', 1, 20);
     const get = page.locator('.tool[data-tool="Get"]');
@@ -229,10 +322,11 @@ describe('the playground', () => {
       hermes: 'Let me look.\n<tool_call>\n{"name": "Length", "arguments": {}}\n</tool_call>',
       'openai-tools': '{"tool_calls": [{"type": "function", "function": {"name": "Observe", "arguments": "{}"}}]}',
     };
-    for (const [format, text] of Object.entries(calls)) {
+    for (const [i, [format, text]] of Object.entries(calls).entries()) {
       await page.selectOption('#raw-format', format);
       await page.fill('#raw-text', text);
       await page.click('#raw-send');
+      await page.waitForFunction((n) => document.querySelector('#steps').textContent === String(n), i + 1);
       assert.equal(await page.locator('#raw-error').isHidden(), true, await page.textContent('#raw-error'));
     }
     assert.equal(await page.textContent('#steps'), '3');

@@ -206,7 +206,8 @@ fn test(root: &Path) -> Result<()> {
     // The browser playground, built from the components above with the cache the Rust
     // tests filled, then tested in headless Chromium against a real `codegym serve`.
     let cache = root.join("target/test-cache");
-    web::build(root, &root.join("target/debug/codegym"), Some(&cache))?;
+    // The site under test also holds the hostile environment, to show the browser's limits.
+    web::build(root, &root.join("target/debug/codegym"), Some(&cache), &["hostile"])?;
     web::test(root, &root.join("target/debug/codegym"), &cache)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
@@ -258,7 +259,7 @@ fn web_task(root: &Path, args: &[String]) -> Result<()> {
     };
     build_envs_for_demo(root)?;
     build_cli(root)?;
-    let site = web::build(root, &root.join("target/debug/codegym"), None)?;
+    let site = web::build(root, &root.join("target/debug/codegym"), None, &[])?;
     let url = "http://127.0.0.1:8000/";
     if !open {
         println!("built {}; serve it with `target/debug/codegym serve` and open {url}", site.display());

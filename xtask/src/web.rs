@@ -21,9 +21,10 @@ pub fn node() -> Result<PathBuf> {
     setup::find_program("node").context("no node on PATH; the browser playground needs Node.js 20+")
 }
 
-/// Build the site from the components in `target/envs` (built already) with the CLI at
+/// Build the site from the components in `target/envs` (built already), plus the `extra`
+/// components of `target/test-envs` named (the tests' hostile environment), with the CLI at
 /// `codegym` (which lists them; `cache` is its compile cache, if not the default).
-pub fn build(root: &Path, codegym: &Path, cache: Option<&Path>) -> Result<PathBuf> {
+pub fn build(root: &Path, codegym: &Path, cache: Option<&Path>, extra: &[&str]) -> Result<PathBuf> {
     setup::ensure_web_deps(root)?;
     let scratch = root.join("target/web-build");
     std::fs::create_dir_all(&scratch)?;
@@ -51,17 +52,14 @@ pub fn build(root: &Path, codegym: &Path, cache: Option<&Path>) -> Result<PathBu
 
     // The index: what `codegym list --json` says of every component.
     let envs = root.join("target/envs");
-    let mut list = Command::new(codegym);
-    list.arg("--env-dir").arg(&envs);
-    if let Some(cache) = cache {
-        list.arg("--cache-dir").arg(cache);
-    }
-    let listed = list.args(["list", "--json"]).output().context("running codegym list")?;
-    if !listed.status.success() {
-        bail!("codegym list failed: {}", String::from_utf8_lossy(&listed.stderr));
-    }
     let list_file = scratch.join("envs-list.json");
-    std::fs::write(&list_file, &listed.stdout)?;
+    std::fs::write(&list_file, list(codegym, cache, &envs)?)?;
+    let extra_list = scratch.join("extra-list.json");
+    let test_envs = root.join("target/test-envs");
+    std::fs::write(
+        &extra_list,
+        if extra.is_empty() { b"[]".to_vec() } else { list(codegym, cache, &test_envs)? },
+    )?;
 
     let python: Vec<String> =
         python::discover(&root.join("envs-py"))?.into_iter().map(|env| env.name).collect();
@@ -76,6 +74,12 @@ pub fn build(root: &Path, codegym: &Path, cache: Option<&Path>) -> Result<PathBu
             .arg(&core)
             .arg("--list")
             .arg(&list_file)
+            .arg("--extra-envs")
+            .arg(&test_envs)
+            .arg("--extra-list")
+            .arg(&extra_list)
+            .arg("--extra")
+            .arg(extra.join(","))
             .arg("--python")
             .arg(python.join(","))
             .arg("--out")
@@ -83,6 +87,20 @@ pub fn build(root: &Path, codegym: &Path, cache: Option<&Path>) -> Result<PathBu
     )
     .context("building the playground")?;
     Ok(out)
+}
+
+/// `codegym list --json` of the components in `dir`.
+fn list(codegym: &Path, cache: Option<&Path>, dir: &Path) -> Result<Vec<u8>> {
+    let mut list = Command::new(codegym);
+    list.arg("--env-dir").arg(dir);
+    if let Some(cache) = cache {
+        list.arg("--cache-dir").arg(cache);
+    }
+    let listed = list.args(["list", "--json"]).output().context("running codegym list")?;
+    if !listed.status.success() {
+        bail!("codegym list failed: {}", String::from_utf8_lossy(&listed.stderr));
+    }
+    Ok(listed.stdout)
 }
 
 /// The playground's tests (`web/tests`, node's test runner driving headless Chromium),
