@@ -1,0 +1,4 @@
+//! codegym-trainer integration tests: one binary, a module per area.
+
+mod grpo;
+mod optim;
