@@ -1,1 +1,387 @@
-//! (policy side, being written)
+//! A llama-architecture causal language model in tch: RMSNorm, rotary position embeddings,
+//! grouped-query attention, SwiGLU MLP, optional q/k/v bias (Qwen2), tied or separate LM head.
+//!
+//! Parameter names are those of Hugging Face llama safetensors
+//! (`model.layers.N.self_attn.q_proj.weight`, ...), so loading and saving a checkpoint is a
+//! name-for-name copy of `VarStore::variables()`.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::Module;
+use tch::{Device, Kind, Tensor, nn};
+
+/// The architecture's hyper-parameters, with the field names of a Hugging Face
+/// `config.json` (llama or qwen2), so it (de)serialises as one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    /// `llama` or `qwen2`; only decides the default of `attention_bias`.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    /// Grouped-query attention: each key/value head serves
+    /// `num_attention_heads / num_key_value_heads` query heads.
+    pub num_key_value_heads: usize,
+    /// Per-head width; `hidden_size / num_attention_heads` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_dim: Option<usize>,
+    #[serde(default = "default_rope_theta")]
+    pub rope_theta: f64,
+    #[serde(default = "default_rms_norm_eps")]
+    pub rms_norm_eps: f64,
+    #[serde(default = "default_max_position_embeddings")]
+    pub max_position_embeddings: usize,
+    /// The LM head shares the token embedding's matrix (no `lm_head.weight`).
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// Biases on the q/k/v projections (always on in Qwen2, whose config omits the key).
+    #[serde(default)]
+    pub attention_bias: bool,
+}
+
+fn default_model_type() -> String {
+    "llama".into()
+}
+fn default_rope_theta() -> f64 {
+    10_000.0
+}
+fn default_rms_norm_eps() -> f64 {
+    1e-5
+}
+fn default_max_position_embeddings() -> usize {
+    2048
+}
+
+impl LlamaConfig {
+    /// Parses a Hugging Face `config.json` (llama or qwen2).
+    pub fn from_hf_json(text: &str) -> Result<Self, serde_json::Error> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let mut config: Self = serde_json::from_value(value.clone())?;
+        if config.model_type == "qwen2" && value.get("attention_bias").is_none() {
+            config.attention_bias = true;
+        }
+        Ok(config)
+    }
+
+    /// The `config.json` a Hugging Face loader reads back as this model.
+    pub fn to_hf_json(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            let arch = if self.model_type == "qwen2" { "Qwen2ForCausalLM" } else { "LlamaForCausalLM" };
+            map.insert("architectures".into(), serde_json::json!([arch]));
+            map.insert("hidden_act".into(), "silu".into());
+            map.insert("torch_dtype".into(), "float32".into());
+        }
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    }
+
+    /// A tiny model (2 layers, width 64) for fast tests.
+    pub fn tiny(vocab_size: usize) -> Self {
+        Self {
+            model_type: default_model_type(),
+            vocab_size,
+            hidden_size: 64,
+            intermediate_size: 128,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            num_key_value_heads: 2,
+            head_dim: None,
+            rope_theta: 10_000.0,
+            rms_norm_eps: 1e-5,
+            max_position_embeddings: 2048,
+            tie_word_embeddings: true,
+            attention_bias: false,
+        }
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+}
+
+/// The training dtype on a device: bf16 on CUDA, f32 elsewhere.
+pub fn training_kind(device: Device) -> Kind {
+    if device.is_cuda() { Kind::BFloat16 } else { Kind::Float }
+}
+
+#[derive(Debug)]
+struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    fn new(vs: nn::Path, dim: usize, eps: f64) -> Self {
+        Self { weight: vs.ones("weight", &[to_i64(dim)]), eps }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        // Normalise in f32 even when the weights are bf16.
+        let xf = x.to_kind(Kind::Float);
+        let rms = (xf.square().mean_dim(-1, true, Kind::Float) + self.eps).rsqrt();
+        (xf * rms).to_kind(x.kind()) * &self.weight
+    }
+}
+
+#[derive(Debug)]
+struct Attention {
+    q_proj: nn::Linear,
+    k_proj: nn::Linear,
+    v_proj: nn::Linear,
+    o_proj: nn::Linear,
+    n_heads: i64,
+    n_kv_heads: i64,
+    head_dim: i64,
+}
+
+impl Attention {
+    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+        let h = to_i64(c.hidden_size);
+        let d = to_i64(c.head_dim());
+        let (nh, nkv) = (to_i64(c.num_attention_heads), to_i64(c.num_key_value_heads));
+        let qkv = nn::LinearConfig { bias: c.attention_bias, ..Default::default() };
+        let no_bias = nn::LinearConfig { bias: false, ..Default::default() };
+        Self {
+            q_proj: nn::linear(&vs / "q_proj", h, nh * d, qkv),
+            k_proj: nn::linear(&vs / "k_proj", h, nkv * d, qkv),
+            v_proj: nn::linear(&vs / "v_proj", h, nkv * d, qkv),
+            o_proj: nn::linear(&vs / "o_proj", nh * d, h, no_bias),
+            n_heads: nh,
+            n_kv_heads: nkv,
+            head_dim: d,
+        }
+    }
+
+    /// `x`: [B,T,H]; `mask`: [B,1,T,S] bool (true = may attend); `cache`: this layer's keys and
+    /// values so far ([B,KV,S-T,D]), extended in place.
+    fn forward(&self, x: &Tensor, rope: &Rope, mask: &Tensor, cache: Option<&mut LayerCache>) -> Tensor {
+        let (b, t, _) = x.size3().unwrap_or_default();
+        let heads = |y: Tensor, n: i64| y.view([b, t, n, self.head_dim]).transpose(1, 2);
+        let q = rope.apply(&heads(self.q_proj.forward(x), self.n_heads));
+        let mut k = rope.apply(&heads(self.k_proj.forward(x), self.n_kv_heads));
+        let mut v = heads(self.v_proj.forward(x), self.n_kv_heads);
+        if let Some(cache) = cache {
+            if let Some((pk, pv)) = cache.take() {
+                k = Tensor::cat(&[pk, k], 2);
+                v = Tensor::cat(&[pv, v], 2);
+            }
+            *cache = Some((k.shallow_clone(), v.shallow_clone()));
+        }
+        let y = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, true);
+        self.o_proj.forward(&y.transpose(1, 2).reshape([b, t, self.n_heads * self.head_dim]))
+    }
+}
+
+#[derive(Debug)]
+struct Mlp {
+    gate_proj: nn::Linear,
+    up_proj: nn::Linear,
+    down_proj: nn::Linear,
+}
+
+impl Mlp {
+    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+        let (h, f) = (to_i64(c.hidden_size), to_i64(c.intermediate_size));
+        let cfg = nn::LinearConfig { bias: false, ..Default::default() };
+        Self {
+            gate_proj: nn::linear(&vs / "gate_proj", h, f, cfg),
+            up_proj: nn::linear(&vs / "up_proj", h, f, cfg),
+            down_proj: nn::linear(&vs / "down_proj", f, h, cfg),
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.down_proj.forward(&(self.gate_proj.forward(x).silu() * self.up_proj.forward(x)))
+    }
+}
+
+#[derive(Debug)]
+struct Block {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+        Self {
+            input_layernorm: RmsNorm::new(&vs / "input_layernorm", c.hidden_size, c.rms_norm_eps),
+            self_attn: Attention::new(&vs / "self_attn", c),
+            post_attention_layernorm: RmsNorm::new(
+                &vs / "post_attention_layernorm",
+                c.hidden_size,
+                c.rms_norm_eps,
+            ),
+            mlp: Mlp::new(&vs / "mlp", c),
+        }
+    }
+
+    fn forward(&self, x: &Tensor, rope: &Rope, mask: &Tensor, cache: Option<&mut LayerCache>) -> Tensor {
+        let x = x + self.self_attn.forward(&self.input_layernorm.forward(x), rope, mask, cache);
+        &x + self.mlp.forward(&self.post_attention_layernorm.forward(&x))
+    }
+}
+
+/// cos/sin of Hugging Face's rotary layout (the two halves of a head rotate together).
+struct Rope {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl Rope {
+    /// `positions`: [B,T] i64.
+    fn new(positions: &Tensor, head_dim: i64, theta: f64, kind: Kind) -> Self {
+        let device = positions.device();
+        let exps = Tensor::arange_start_step(0, head_dim, 2, (Kind::Float, device)) / head_dim as f64;
+        let inv_freq = exps.multiply_scalar(theta.ln()).exp().reciprocal();
+        let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq.view([1, 1, -1]);
+        let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1); // [B,1,T,D]
+        Self { cos: emb.cos().to_kind(kind), sin: emb.sin().to_kind(kind) }
+    }
+
+    fn apply(&self, x: &Tensor) -> Tensor {
+        let half = x.size().last().copied().unwrap_or(0) / 2;
+        let rotated = Tensor::cat(&[x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
+        x * &self.cos + rotated * &self.sin
+    }
+}
+
+type LayerCache = Option<(Tensor, Tensor)>;
+
+/// Keys and values of the tokens seen so far, for incremental decoding.
+#[derive(Debug)]
+pub struct KvCache {
+    layers: Vec<LayerCache>,
+    /// [B,S] bool: which cached slots hold real tokens (left padding does not).
+    key_mask: Option<Tensor>,
+    /// [B] i64: the position of each row's next token.
+    next_pos: Option<Tensor>,
+}
+
+impl KvCache {
+    pub fn new(config: &LlamaConfig) -> Self {
+        Self { layers: (0..config.num_hidden_layers).map(|_| None).collect(), key_mask: None, next_pos: None }
+    }
+
+    /// Number of cached slots (padding included).
+    pub fn len(&self) -> i64 {
+        self.key_mask.as_ref().map_or(0, |m| m.size()[1])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The model. Create it under a `VarStore`'s root; the store owns the parameters.
+#[derive(Debug)]
+pub struct Llama {
+    config: LlamaConfig,
+    embed_tokens: nn::Embedding,
+    layers: Vec<Block>,
+    norm: RmsNorm,
+    lm_head: Option<nn::Linear>,
+}
+
+impl Llama {
+    pub fn new(vs: nn::Path, config: &LlamaConfig) -> Self {
+        let m = &vs / "model";
+        let (v, h) = (to_i64(config.vocab_size), to_i64(config.hidden_size));
+        let embed_cfg =
+            nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.02 }, ..Default::default() };
+        let embed_tokens = nn::embedding(&m / "embed_tokens", v, h, embed_cfg);
+        let layers = (0..config.num_hidden_layers).map(|i| Block::new(&m / "layers" / i, config)).collect();
+        let norm = RmsNorm::new(&m / "norm", config.hidden_size, config.rms_norm_eps);
+        let lm_head = (!config.tie_word_embeddings).then(|| {
+            nn::linear(&vs / "lm_head", h, v, nn::LinearConfig { bias: false, ..Default::default() })
+        });
+        Self { config: config.clone(), embed_tokens, layers, norm, lm_head }
+    }
+
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// Logits [B,T,V] (f32) for token ids [B,T] (i64), `attention_mask` [B,T] (1 = real
+    /// token). Positions count real tokens only, so right- or left-padded batches both work;
+    /// padding is never attended to. Differentiable.
+    pub fn forward(&self, tokens: &Tensor, attention_mask: &Tensor) -> Tensor {
+        let hidden = self.hidden(tokens, attention_mask, None);
+        self.logits(&hidden)
+    }
+
+    /// log p(tokens[:, t+1] | tokens[:, ..=t]) as [B,T-1] f32 (entries at padding are
+    /// meaningless; mask them with `attention_mask[:, 1:]`).
+    pub fn token_logprobs(&self, tokens: &Tensor, attention_mask: &Tensor) -> Tensor {
+        let t = tokens.size().get(1).copied().unwrap_or(0);
+        let logits = self.forward(tokens, attention_mask).narrow(1, 0, (t - 1).max(0));
+        let targets = tokens.narrow(1, 1, (t - 1).max(0)).unsqueeze(-1);
+        // One [B,T,V] temporary fewer than log_softmax followed by gather.
+        logits.gather(-1, &targets, false).squeeze_dim(-1) - logits.logsumexp([-1i64].as_slice(), false)
+    }
+
+    /// Feeds `tokens` [B,T] after what `cache` holds and returns the last position's logits
+    /// [B,V] (f32). `attention_mask` [B,T] marks real tokens; a prompt batch is left-padded so
+    /// that every row's last token is real.
+    pub fn forward_cached(&self, tokens: &Tensor, attention_mask: &Tensor, cache: &mut KvCache) -> Tensor {
+        let hidden = self.hidden(tokens, attention_mask, Some(cache));
+        let t = hidden.size()[1];
+        self.logits(&hidden.narrow(1, t - 1, 1)).squeeze_dim(1)
+    }
+
+    fn logits(&self, hidden: &Tensor) -> Tensor {
+        let h = self.norm.forward(hidden);
+        match &self.lm_head {
+            Some(head) => head.forward(&h),
+            None => h.matmul(&self.embed_tokens.ws.tr()),
+        }
+        .to_kind(Kind::Float)
+    }
+
+    fn hidden(&self, tokens: &Tensor, attention_mask: &Tensor, mut cache: Option<&mut KvCache>) -> Tensor {
+        let device = tokens.device();
+        let (b, t) = tokens.size2().unwrap_or_default();
+        let mask = attention_mask.to_kind(Kind::Bool).to_device(device);
+        let seen = mask.to_kind(Kind::Int64).cumsum(1, Kind::Int64);
+        let (start, past_mask) = match cache.as_deref() {
+            Some(KvCache { next_pos: Some(p), key_mask: Some(m), .. }) => {
+                (p.unsqueeze(1), Some(m.shallow_clone()))
+            }
+            _ => (Tensor::zeros([b, 1], (Kind::Int64, device)), None),
+        };
+        let positions = (&start + &seen - 1).clamp_min(0);
+        let s0 = past_mask.as_ref().map_or(0, |m| m.size()[1]);
+        let key_mask = match &past_mask {
+            Some(m) => Tensor::cat(&[m, &mask], 1),
+            None => mask.shallow_clone(),
+        };
+        // Query i (slot s0+i) attends slot j <= s0+i holding a real token, and always itself,
+        // so a padding query's row is never empty (which would give NaN).
+        let q_slot = Tensor::arange_start(s0, s0 + t, (Kind::Int64, device)).view([t, 1]);
+        let k_slot = Tensor::arange(s0 + t, (Kind::Int64, device)).view([1, s0 + t]);
+        let causal = k_slot.le_tensor(&q_slot).unsqueeze(0);
+        let itself = k_slot.eq_tensor(&q_slot).unsqueeze(0);
+        let attn = (causal.logical_and(&key_mask.unsqueeze(1))).logical_or(&itself).unsqueeze(1);
+
+        let kind = self.embed_tokens.ws.kind();
+        let rope = Rope::new(&positions, to_i64(self.config.head_dim()), self.config.rope_theta, kind);
+        let mut x = self.embed_tokens.forward(tokens);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().and_then(|c| c.layers.get_mut(i));
+            x = layer.forward(&x, &rope, &attn, layer_cache);
+        }
+        if let Some(cache) = cache {
+            cache.next_pos = Some(start.squeeze_dim(1) + seen.narrow(1, t - 1, 1).squeeze_dim(1));
+            cache.key_mask = Some(key_mask);
+        }
+        x
+    }
+}
+
+/// Sizes here are small configuration numbers; a value past i64 is a corrupt config.
+pub(crate) fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
