@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::{Global, print_json, progress_bar, table};
 
-mod client;
+pub(crate) mod client;
 
 use client::{Client, Retry};
 

@@ -11,6 +11,7 @@ mod serve;
 mod show;
 mod solve;
 mod stats;
+mod synth;
 mod table;
 mod verify;
 
@@ -57,6 +58,7 @@ enum Command {
     Verify(verify::Args),
     Stats(stats::Args),
     Serve(serve::Args),
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => args.execute(&cli.global),
         Command::Stats(args) => args.execute(&cli.global),
         Command::Serve(args) => args.execute(&cli.global),
+        Command::Synth(args) => args.execute(&cli.global),
     };
     match result {
         Ok(code) => code,

@@ -2,8 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use anyhow::{Context, Result};
 
 /// An environment crate: `<dir>/<name>/Cargo.toml` with package `codegym-env-<name>`.
 pub struct EnvCrate {
@@ -71,10 +70,10 @@ fn is_fresh(output: &Path, input: &Path) -> bool {
     matches!((modified(output), modified(input)), (Some(out), Some(inp)) if out >= inp)
 }
 
-/// Wrap a core module (with its embedded component-type section from wit-bindgen) as a
-/// component without `step`'s post-return, validate it, and refuse any import.
+/// Wrap a core module as a component without `step`'s post-return (see
+/// `codegym-componentize`), validate it, and refuse any import.
 pub fn componentize(module: &[u8]) -> Result<Vec<u8>> {
-    encode(&without_export(module, STEP_POST_RETURN)?)
+    Ok(codegym_componentize::componentize(module)?)
 }
 
 /// `krate`'s component as plain `wit-component` makes it, keeping `step`'s post-return: a
@@ -90,116 +89,5 @@ pub fn wrap_keeping_post_return(root: &Path, krate: &EnvCrate, out: &Path) -> Re
 /// Wrap a core module as a component as plain `wit-component` makes it, validate it, and
 /// refuse any import.
 pub fn encode(module: &[u8]) -> Result<Vec<u8>> {
-    let component = wit_component::ComponentEncoder::default().module(module)?.validate(true).encode()?;
-    Validator::new_with_features(WasmFeatures::all())
-        .validate_all(&component)
-        .context("validating component")?;
-    let imports = imports(&component)?;
-    if !imports.is_empty() {
-        bail!("component imports {}; environments must import nothing", imports.join(", "));
-    }
-    Ok(component)
-}
-
-/// The post-return of `step`, which frees the observation after the host copied it. The
-/// SDK frees it at the next step instead (see env-sdk's allocator), so without this export
-/// the host makes one call into the instance fewer per step.
-const STEP_POST_RETURN: &str = "cabi_post_codegym:env/environment@0.1.0#step";
-
-/// `module` without the export `name` (if it has it); every other section byte for byte.
-fn without_export(module: &[u8], name: &str) -> Result<Vec<u8>> {
-    let mut out = wasm_encoder::Module::new();
-    for payload in Parser::new(0).parse_all(module) {
-        let payload = payload?;
-        if let Payload::ExportSection(reader) = &payload {
-            let mut exports = wasm_encoder::ExportSection::new();
-            for export in reader.clone() {
-                let export = export?;
-                if export.name != name {
-                    exports.export(export.name, export_kind(export.kind)?, export.index);
-                }
-            }
-            out.section(&exports);
-        } else if let Some((id, range)) = payload.as_section() {
-            let data = &module[range.start as usize..range.end as usize];
-            out.section(&wasm_encoder::RawSection { id, data });
-        }
-    }
-    Ok(out.finish())
-}
-
-fn export_kind(kind: wasmparser::ExternalKind) -> Result<wasm_encoder::ExportKind> {
-    use wasm_encoder::ExportKind;
-    use wasmparser::ExternalKind;
-    Ok(match kind {
-        ExternalKind::Func => ExportKind::Func,
-        ExternalKind::Table => ExportKind::Table,
-        ExternalKind::Memory => ExportKind::Memory,
-        ExternalKind::Global => ExportKind::Global,
-        ExternalKind::Tag => ExportKind::Tag,
-        other => bail!("unexpected export kind {other:?}"),
-    })
-}
-
-/// Names the component imports at its top level.
-pub fn imports(component: &[u8]) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(component) {
-        match payload? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(section) if depth == 0 => {
-                for import in section {
-                    names.push(import?.name.name.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(names)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn export_names(module: &[u8]) -> Vec<String> {
-        let mut names = Vec::new();
-        for payload in Parser::new(0).parse_all(module) {
-            if let Payload::ExportSection(reader) = payload.expect("valid module") {
-                names.extend(reader.into_iter().map(|e| e.expect("export").name.to_owned()));
-            }
-        }
-        names
-    }
-
-    #[test]
-    fn without_export_drops_only_that_export() {
-        use wasm_encoder::{
-            CodeSection, ExportKind, ExportSection, Function, FunctionSection, Module, TypeSection,
-        };
-        let mut module = Module::new();
-        let mut types = TypeSection::new();
-        types.ty().function([], []);
-        module.section(&types);
-        let mut functions = FunctionSection::new();
-        functions.function(0);
-        module.section(&functions);
-        let mut exports = ExportSection::new();
-        exports.export("step", ExportKind::Func, 0).export(STEP_POST_RETURN, ExportKind::Func, 0);
-        module.section(&exports);
-        let mut code = CodeSection::new();
-        let mut body = Function::new([]);
-        body.instructions().end();
-        code.function(&body);
-        module.section(&code);
-        let module = module.finish();
-
-        let stripped = without_export(&module, STEP_POST_RETURN).expect("rewrite");
-        Validator::new().validate_all(&stripped).expect("still valid");
-        assert_eq!(export_names(&module), ["step", STEP_POST_RETURN]);
-        assert_eq!(export_names(&stripped), ["step"]);
-        assert_eq!(without_export(&stripped, STEP_POST_RETURN).expect("rewrite"), stripped);
-    }
+    Ok(codegym_componentize::encode(module)?)
 }

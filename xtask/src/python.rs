@@ -10,9 +10,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use codegym_componentize::python;
 
-use crate::components;
 use crate::setup;
 
 /// A Python environment file: `<dir>/<name>.py`.
@@ -87,15 +86,10 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
 /// Build one file and check the component; on failure no component is left at `out`.
 pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<()> {
     let started = std::time::Instant::now();
-    let status = Command::new(setup::PY_BUILD_VENV.python(root))
-        .arg(root.join("env-sdk/python/codegym_build.py"))
-        .arg(source)
-        .arg("--out")
-        .arg(out)
-        .arg("--wit")
-        .arg(root.join("wit"))
-        .arg("--name")
-        .arg(name)
+    let venv = root.join(setup::PY_BUILD_VENV.dir);
+    let line = python::Toolchain::in_workspace(root, &venv).command_line(source, name, out, None);
+    let status = Command::new(&line[0])
+        .args(&line[1..])
         .status()
         .with_context(|| format!("running codegym_build.py for {}", source.display()))?;
     if !status.success() {
@@ -103,10 +97,18 @@ pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<(
         bail!("building {} failed ({status})", source.display());
     }
     let bytes = std::fs::read(out).with_context(|| format!("reading {}", out.display()))?;
-    if let Err(error) = check(&bytes) {
-        let _ = std::fs::remove_file(out);
-        return Err(error.context(format!("checking the component built from {}", source.display())));
-    }
+    let shape = match python::check(&bytes) {
+        Ok(shape) => shape,
+        Err(error) => {
+            let _ = std::fs::remove_file(out);
+            return Err(anyhow::Error::new(error)
+                .context(format!("checking the component built from {}", source.display())));
+        }
+    };
+    eprintln!(
+        "  {} core modules, {} core instances, {} memories, {} tables (largest: {} elements)",
+        shape.modules, shape.instances, shape.memories, shape.tables, shape.table_elements
+    );
     eprintln!(
         "built {} ({:.1} MB) from {} in {:.1}s",
         out.display(),
@@ -115,58 +117,6 @@ pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<(
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Valid, and importing nothing (componentize-py's `init` export is allowed: the host only
-/// looks up the world's exports).
-fn check(component: &[u8]) -> Result<()> {
-    Validator::new_with_features(WasmFeatures::all())
-        .validate_all(component)
-        .context("validating component")?;
-    let imports = components::imports(component)?;
-    if !imports.is_empty() {
-        bail!("component imports {}; environments must import nothing", imports.join(", "));
-    }
-    let shape = Shape::of(component)?;
-    if shape.modules == 0 {
-        bail!("component has no core module");
-    }
-    eprintln!(
-        "  {} core modules, {} core instances, {} memories, {} tables (largest: {} elements)",
-        shape.modules, shape.instances, shape.memories, shape.tables, shape.table_elements
-    );
-    Ok(())
-}
-
-/// What instantiating a component takes from the host's pooling allocator.
-#[derive(Default)]
-struct Shape {
-    modules: usize,
-    instances: usize,
-    memories: usize,
-    tables: usize,
-    table_elements: u64,
-}
-
-impl Shape {
-    fn of(component: &[u8]) -> Result<Self> {
-        let mut shape = Shape::default();
-        for payload in Parser::new(0).parse_all(component) {
-            match payload? {
-                Payload::ModuleSection { .. } => shape.modules += 1,
-                Payload::InstanceSection(section) => shape.instances += section.count() as usize,
-                Payload::MemorySection(section) => shape.memories += section.count() as usize,
-                Payload::TableSection(section) => {
-                    for table in section {
-                        shape.tables += 1;
-                        shape.table_elements = shape.table_elements.max(table?.ty.initial);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(shape)
-    }
 }
 
 /// What every Python component is built from besides its own file.

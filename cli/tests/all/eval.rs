@@ -75,26 +75,26 @@ impl Canned {
 }
 
 /// An HTTP response.
-struct Http {
+pub(crate) struct Http {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: String,
 }
 
 impl Http {
-    fn json(status: u16, body: &Value) -> Self {
+    pub(crate) fn json(status: u16, body: &Value) -> Self {
         Self { status, headers: vec![("content-type", "application/json".into())], body: body.to_string() }
     }
 
-    fn error(status: u16, message: &str) -> Self {
+    pub(crate) fn error(status: u16, message: &str) -> Self {
         Self::json(status, &json!({"error": {"message": message}}))
     }
 }
 
 /// A chat-completions request as the double sees it.
-struct Request {
+pub(crate) struct Request {
     authorization: Option<String>,
-    body: Value,
+    pub(crate) body: Value,
     bytes: usize,
 }
 
@@ -102,7 +102,7 @@ type Handler = dyn Fn(&Request) -> Http + Send + Sync;
 
 /// The test double: an HTTP server on 127.0.0.1 serving `POST /v1/chat/completions` with a
 /// handler (any other route is a 404), stopped when dropped.
-struct Endpoint {
+pub(crate) struct Endpoint {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     /// Chat-completions requests served.
@@ -114,7 +114,7 @@ struct Endpoint {
 const MAX_CONNECTIONS: usize = 20_000;
 
 impl Endpoint {
-    fn start(handler: impl Fn(&Request) -> Http + Send + Sync + 'static) -> Self {
+    pub(crate) fn start(handler: impl Fn(&Request) -> Http + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let stop = Arc::new(AtomicBool::new(false));
@@ -139,11 +139,11 @@ impl Endpoint {
         Self { addr, stop, requests, thread: Some(thread) }
     }
 
-    fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
 
-    fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 }

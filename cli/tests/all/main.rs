@@ -5,6 +5,7 @@ mod deploy;
 mod eval;
 mod python;
 mod serve;
+mod synth;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,190 @@
+//! `codegym synth` end to end: real compiles (cargo and componentize-py), real components in
+//! the real host, and the kept environment run by `codegym rollout --env-dir OUT`.
+//!
+//! No language model can be reached from here, so the model is the test double of
+//! `eval.rs`: an HTTP server on 127.0.0.1 answering chat completions with replies recorded
+//! in `synth/tests/fixtures/replies/<lang>/<name>.<attempt>.<round>.md`, picked by the
+//! problem the request names, the attempt (the prompt says which earlier attempt failed) and
+//! the repair round (the assistant messages so far). Compiles reuse the shared target
+//! directory's built dependencies; each fixture is compiled once per run.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::eval::{Endpoint, Http, Request};
+use crate::{Cli, json as json_of, workspace};
+
+fn fixtures() -> PathBuf {
+    workspace().join("synth/tests/fixtures")
+}
+
+/// The problem's environment name as `codegym synth` forms it (`HumanEval/121` →
+/// `humaneval-121`).
+fn name_of(id: &str) -> String {
+    let mut name = String::new();
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name
+}
+
+/// The recorded reply to `request`, from `replies`.
+fn recorded(replies: &Path, request: &Request) -> Http {
+    let messages = request.body["messages"].as_array().cloned().unwrap_or_default();
+    let first = messages.first().and_then(|m| m["content"].as_str()).unwrap_or_default();
+    let Some(id) = first.lines().find_map(|line| line.strip_prefix("# The problem: ")) else {
+        return Http::error(400, "no problem in the prompt");
+    };
+    let attempt = first
+        .lines()
+        .find_map(|line| line.strip_prefix("Attempt ")?.split(' ').next()?.parse::<usize>().ok())
+        .map_or(1, |failed| failed + 1);
+    let round = messages.iter().filter(|m| m["role"] == "assistant").count();
+    let file = replies.join(format!("{}.{attempt}.{round}.md", name_of(id)));
+    match std::fs::read_to_string(&file) {
+        Ok(content) => Http::json(
+            200,
+            &json!({
+                "id": "chatcmpl-synth",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                             "finish_reason": "stop"}],
+            }),
+        ),
+        Err(_) => Http::error(400, &format!("no recorded reply {}", file.display())),
+    }
+}
+
+fn synth(cli: &Cli, endpoint: &Endpoint, problems: &Path, lang: &str, out: &Path, extra: &[&str]) -> Value {
+    let problems = problems.to_str().expect("utf-8 path");
+    let out = out.to_str().expect("utf-8 path");
+    let base_url = endpoint.base_url();
+    let args =
+        [
+            &[
+                "synth",
+                "--problems",
+                problems,
+                "--base-url",
+                &base_url,
+                "--model",
+                "recorded",
+                "--lang",
+                lang,
+            ][..],
+            &["--k", "1", "--concurrency", "2", "--out", out, "--json"],
+            extra,
+        ]
+        .concat();
+    json_of(&cli.run(&args))
+}
+
+/// The record of problem `name` in a funnel report.
+fn record<'a>(funnel: &'a Value, name: &str) -> &'a Value {
+    funnel["records"]
+        .as_array()
+        .and_then(|records| records.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no record of {name} in {funnel:#}"))
+}
+
+fn assert_dropped(funnel: &Value, name: &str, stage: &str, reason: &str) {
+    let record = record(funnel, name);
+    assert_eq!(record["kept"], false, "{record:#}");
+    assert_eq!(record["stage"], stage, "{record:#}");
+    let text = record["reason"].as_str().unwrap_or_default();
+    assert!(text.contains(reason), "{name}: want {reason:?} in the reason: {text}");
+}
+
+#[test]
+fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage() {
+    let cli = Cli::new();
+    let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/rust"), request));
+    let out = cli.scratch.path().join("synth");
+    let problems = fixtures().join("problems.jsonl");
+    let funnel = synth(&cli, &endpoint, &problems, "rust", &out, &["--repairs", "1"]);
+
+    assert_eq!(funnel["problems"], 6, "{funnel:#}");
+    assert_eq!(funnel["kept"], 1, "{funnel:#}");
+    let good = record(&funnel, "humaneval-121");
+    assert_eq!(good["kept"], true, "{good:#}");
+    // Its first reply did not compile; the compiler's errors went back and the repair built.
+    assert_eq!(good["attempts"][0]["repairs"], 1, "{good:#}");
+    assert_eq!(good["tools"], 4, "{good:#}");
+    let calls = good["oracle_calls_medium"].as_f64().expect("oracle calls");
+    assert!((10.0..=256.0).contains(&calls), "{good:#}");
+    assert!(out.join("humaneval-121.wasm").is_file() && out.join("humaneval-121.card.json").is_file());
+
+    assert_dropped(&funnel, "synth-fixture-broken", "compile", "does not build after 1 repairs");
+    assert_dropped(&funnel, "synth-fixture-broken", "compile", "error");
+    assert_dropped(&funnel, "synth-fixture-loops", "oracle", "abandoned after 0 calls");
+    assert_dropped(&funnel, "synth-fixture-loops", "oracle", "ran out of fuel or time");
+    assert_dropped(&funnel, "synth-fixture-wrong-reference", "oracle", "wrong_answer");
+    assert_dropped(&funnel, "synth-fixture-imports", "checks", "telemetry::record_read");
+    assert_dropped(&funnel, "synth-fixture-few-tools", "checks", ">= 4 tools");
+    let passed: Vec<u64> = funnel["funnel"]
+        .as_array()
+        .expect("funnel")
+        .iter()
+        .filter_map(|row| row["passed"].as_u64())
+        .collect();
+    // generated, compiled, checked, configs, verified, kept
+    assert_eq!(passed, [6, 5, 3, 3, 1, 1], "{funnel:#}");
+    for name in ["humaneval-121", "synth-fixture-broken", "synth-fixture-imports"] {
+        assert!(out.join(format!("problems/{name}.json")).is_file(), "{name}");
+    }
+    assert!(out.join("funnel.json").is_file());
+    // Only the kept environment is a component in OUT.
+    let components: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".wasm"))
+        .collect();
+    assert_eq!(components, ["humaneval-121.wasm"]);
+
+    // Every command loads it with --env-dir.
+    let rollout = cli
+        .command(&["rollout", "--envs", "all", "--episodes", "3", "--json"])
+        .arg("--env-dir")
+        .arg(&out)
+        .output()
+        .expect("run codegym rollout");
+    let report = json_of(&rollout);
+    assert_eq!(report["episodes"], 3, "{report}");
+    assert_eq!(report["solved"], 3, "{report}");
+
+    // A re-run finds every problem finished and asks the model nothing.
+    let requests = endpoint.requests();
+    let again = synth(&cli, &endpoint, &problems, "rust", &out, &["--repairs", "1"]);
+    assert_eq!(again["resumed"], 6, "{again:#}");
+    assert_eq!(again["kept"], 1);
+    assert_eq!(endpoint.requests(), requests, "a resumed run sent requests");
+}
+
+#[test]
+fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_does_not_build() {
+    let cli = Cli::new();
+    let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/python"), request));
+    let out = cli.scratch.path().join("synth-py");
+    let problems = fixtures().join("problems-python.jsonl");
+    let funnel = synth(&cli, &endpoint, &problems, "python", &out, &["--repairs", "0"]);
+
+    assert_eq!(funnel["problems"], 2, "{funnel:#}");
+    let good = record(&funnel, "humaneval-121");
+    assert_eq!(good["kept"], true, "{good:#}");
+    assert_eq!(good["lang"], "python");
+    assert_dropped(&funnel, "synth-fixture-broken", "compile", "SyntaxError");
+
+    let solve = cli
+        .command(&["solve", "humaneval-121", "--seed", "3", "--json"])
+        .arg("--env-dir")
+        .arg(&out)
+        .output()
+        .expect("run codegym solve");
+    let trajectory = json_of(&solve);
+    assert_eq!(trajectory["outcome"], "solved", "{trajectory}");
+}

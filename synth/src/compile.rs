@@ -1,0 +1,248 @@
+//! Building generated code: the only step that runs outside the sandbox, so it runs with a
+//! time limit and an address-space limit, with a cleared environment, offline, against our
+//! own `Cargo.toml` and lock file.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use codegym_componentize::python;
+
+/// Limits on one build (cargo or componentize-py and everything they start).
+#[derive(Clone, Copy, Debug)]
+pub struct BuildLimits {
+    /// Wall clock for the whole build; then the process group is killed.
+    pub timeout: Duration,
+    /// Address space of each process (RLIMIT_AS).
+    pub memory_bytes: u64,
+}
+
+impl Default for BuildLimits {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(300), memory_bytes: 4 << 30 }
+    }
+}
+
+/// Why a build produced nothing.
+#[derive(Debug)]
+pub enum BuildFailure {
+    /// The compiler's errors: worth showing the model for a repair.
+    Errors(String),
+    /// A limit was hit, or the toolchain is broken: not the model's to fix.
+    Fatal(String),
+}
+
+/// Where builds happen and with what.
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    /// The CodeGym-rs workspace: env-sdk, `Cargo.lock`, `.cargo/config.toml`, the root
+    /// manifest's `[profile.wasm]`, the Python adapter, `wit/`.
+    pub workspace: PathBuf,
+    /// The shared target directory, so a generated crate reuses the built dependencies.
+    pub target_dir: PathBuf,
+    /// The venv with componentize-py, for the Python lane.
+    pub python_venv: PathBuf,
+    pub limits: BuildLimits,
+}
+
+/// Variables a build may see; everything else (API keys above all: `env!` reads the
+/// compiler's environment) is cleared.
+const PASSED_VARS: [&str; 6] = ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR"];
+
+impl Toolchain {
+    /// `line` (program first) under `timeout` (which kills the whole process group) and
+    /// `prlimit --as`, with only [`PASSED_VARS`] from our environment.
+    fn limited(&self, line: &[OsString], dir: &Path) -> Command {
+        let mut command = Command::new("timeout");
+        command
+            .current_dir(dir)
+            .args(["--kill-after=5", &format!("{}", self.limits.timeout.as_secs().max(1))])
+            .arg("prlimit")
+            .arg(format!("--as={}", self.limits.memory_bytes))
+            .arg("--")
+            .args(line)
+            .env_clear();
+        for var in PASSED_VARS {
+            if let Some(value) = std::env::var_os(var) {
+                command.env(var, value);
+            }
+        }
+        command
+    }
+
+    /// Run a limited build; its stderr on failure.
+    fn run(&self, line: &[OsString], dir: &Path, extra_env: &[(&str, &Path)]) -> Result<(), BuildFailure> {
+        let mut command = self.limited(line, dir);
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let output =
+            command.output().map_err(|e| BuildFailure::Fatal(format!("cannot run the build: {e}")))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(124 | 137) => Err(BuildFailure::Fatal(format!(
+                "the build ran past its time limit of {} s",
+                self.limits.timeout.as_secs()
+            ))),
+            _ if stderr.contains("memory allocation of") || stderr.contains("MemoryError") => {
+                Err(BuildFailure::Fatal(format!(
+                    "the build ran past its memory limit of {} MiB",
+                    self.limits.memory_bytes >> 20
+                )))
+            }
+            _ => Err(BuildFailure::Errors(compiler_errors(&stderr))),
+        }
+    }
+
+    /// Build `source` as the `src/lib.rs` of crate `codegym-synth-<name>` in `dir` and
+    /// return the core module.
+    pub fn build_rust(&self, name: &str, source: &str, dir: &Path) -> Result<Vec<u8>, BuildFailure> {
+        let fatal = |what: &str, e: std::io::Error| BuildFailure::Fatal(format!("{what}: {e}"));
+        let package = format!("codegym-synth-{name}");
+        std::fs::create_dir_all(dir.join("src")).map_err(|e| fatal("creating the crate", e))?;
+        let manifest = self.manifest(&package).map_err(|e| fatal("reading the workspace manifest", e))?;
+        std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| fatal("writing Cargo.toml", e))?;
+        std::fs::write(dir.join("src/lib.rs"), source).map_err(|e| fatal("writing src/lib.rs", e))?;
+        let lock = dir.join("Cargo.lock");
+        if !lock.exists() {
+            // Our lock, with the new crate added and nothing else changed (`--workspace`
+            // touches only members); the build then runs `--locked`.
+            std::fs::copy(self.workspace.join("Cargo.lock"), &lock)
+                .map_err(|e| fatal("copying Cargo.lock", e))?;
+            let cargo = cargo();
+            self.run(&[cargo.clone(), "update".into(), "--offline".into(), "--workspace".into()], dir, &[])
+                .map_err(|f| match f {
+                BuildFailure::Errors(e) | BuildFailure::Fatal(e) => {
+                    BuildFailure::Fatal(format!("locking the crate: {e}"))
+                }
+            })?;
+        }
+        let config = self.workspace.join(".cargo/config.toml");
+        let mut line: Vec<OsString> = vec![cargo()];
+        if config.is_file() {
+            // The workspace's rustflags for wasm32 (stack size), so dependencies built by
+            // `cargo xtask build-envs` are reused rather than rebuilt.
+            line.extend(["--config".into(), config.into()]);
+        }
+        line.extend(
+            [
+                "build",
+                "--offline",
+                "--locked",
+                "--profile",
+                "wasm",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--message-format",
+                "short",
+                "--color",
+                "never",
+            ]
+            .map(OsString::from),
+        );
+        self.run(&line, dir, &[("CARGO_TARGET_DIR", &self.target_dir)])?;
+        let module = self
+            .target_dir
+            .join("wasm32-unknown-unknown/wasm")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        std::fs::read(&module).map_err(|e| fatal(&format!("reading {}", module.display()), e))
+    }
+
+    /// Our manifest for a generated crate: the SDK and the workspace's locked dependencies,
+    /// no build script, no targets besides the library, the workspace's `wasm` profile.
+    fn manifest(&self, package: &str) -> std::io::Result<String> {
+        let root = std::fs::read_to_string(self.workspace.join("Cargo.toml"))?;
+        let sdk = self.workspace.join("env-sdk");
+        Ok(format!(
+            r#"# Written by codegym synth: the generated code may only replace src/lib.rs.
+[package]
+name = "{package}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+build = false
+autobins = false
+autoexamples = false
+autotests = false
+autobenches = false
+
+[lib]
+crate-type = ["cdylib"]
+path = "src/lib.rs"
+proc-macro = false
+
+[dependencies]
+codegym-env-sdk = {{ path = {sdk:?} }}
+serde = {{ version = "1", default-features = false, features = ["derive", "alloc", "std"] }}
+serde_json = {{ version = "1", default-features = false, features = ["alloc", "std"] }}
+schemars = {{ version = "1.2", default-features = false, features = ["derive", "std"] }}
+
+# Its own workspace, so it never joins the one it is built beside.
+[workspace]
+
+{profile}"#,
+            sdk = sdk.display().to_string(),
+            profile = section(&root, "[profile.wasm]").unwrap_or("[profile.wasm]\ninherits = \"release\"\n"),
+        ))
+    }
+
+    /// Build the Python environment file `source` into the component `out`.
+    pub fn build_python(&self, name: &str, source: &Path, out: &Path) -> Result<Vec<u8>, BuildFailure> {
+        let tools = python::Toolchain::in_workspace(&self.workspace, &self.python_venv);
+        if !tools.python.is_file() {
+            return Err(BuildFailure::Fatal(format!(
+                "{} is missing: run `cargo xtask setup` (it installs componentize-py)",
+                tools.python.display()
+            )));
+        }
+        let dir = source.parent().unwrap_or(Path::new("."));
+        self.run(&tools.command_line(source, name, out, None), dir, &[])?;
+        std::fs::read(out).map_err(|e| BuildFailure::Fatal(format!("reading {}: {e}", out.display())))
+    }
+}
+
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// The text of a TOML section (its header line to the next header), if present.
+fn section<'a>(manifest: &'a str, header: &str) -> Option<&'a str> {
+    let start = manifest.find(&format!("\n{header}\n")).map(|i| i + 1)?;
+    let body = &manifest[start + header.len() + 1..];
+    let end = body.find("\n[").map_or(body.len(), |i| i + 1);
+    Some(&manifest[start..start + header.len() + 1 + end])
+}
+
+/// The lines of a failed build's stderr a model can act on: cargo's progress lines left out.
+fn compiler_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !(line.starts_with("Compiling ")
+                || line.starts_with("Blocking ")
+                || line.starts_with("Updating ")
+                || line.starts_with("Locking "))
+        })
+        .collect();
+    crate::prompt::clip(lines.join("\n").trim(), 8000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::section;
+
+    #[test]
+    fn section_is_cut_at_the_next_header() {
+        let manifest = "[a]\nx = 1\n\n[profile.wasm]\ninherits = \"release\"\nlto = true\n\n[b]\ny = 2\n";
+        assert_eq!(
+            section(manifest, "[profile.wasm]"),
+            Some("[profile.wasm]\ninherits = \"release\"\nlto = true\n\n")
+        );
+        assert_eq!(section(manifest, "[c]"), None);
+    }
+}
