@@ -305,6 +305,11 @@ impl Llama {
         &self.config
     }
 
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.embed_tokens.ws.device()
+    }
+
     /// Logits [B,T,V] (f32) for token ids [B,T] (i64), `attention_mask` [B,T] (1 = real
     /// token). Positions count real tokens only, so right- or left-padded batches both work;
     /// padding is never attended to. Differentiable.

