@@ -132,7 +132,7 @@ pub fn policy_loss(config: &GrpoConfig, inputs: &LossInputs<'_>) -> Result<LossO
         let k3 = delta.exp() - &delta - 1.0;
         let kl_sum = (k3 * &mask).sum(Kind::Float);
         kl = f64::try_from(kl_sum.detach())? / tokens.max(1.0);
-        loss = loss + kl_sum * (config.kl_coef / normalizer);
+        loss += kl_sum * (config.kl_coef / normalizer);
     }
     Ok(LossOutput { loss, clip_fraction, kl, tokens })
 }
@@ -142,4 +142,141 @@ pub fn policy_loss(config: &GrpoConfig, inputs: &LossInputs<'_>) -> Result<LossO
 pub fn shift_mask(token_mask: &Tensor) -> Tensor {
     let length = token_mask.size().last().copied().unwrap_or(0);
     token_mask.narrow(1, 1, (length - 1).max(0)).to_kind(Kind::Float)
+}
+
+/// One sequence to train on: its tokens, which of them the policy generated, and the
+/// advantage of the episode it came from.
+#[derive(Clone, Debug)]
+pub struct Sequence {
+    pub tokens: Vec<u32>,
+    /// 1 where the policy generated the token.
+    pub mask: Vec<u8>,
+    pub advantage: f32,
+}
+
+/// What one policy update did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct UpdateStats {
+    /// The step's loss (sum over micro-batches).
+    pub loss: f64,
+    /// Sequences trained on (those with a non-zero advantage, unless a KL term needs all).
+    pub sequences: usize,
+    /// Trained (generated) tokens, and all tokens fed forward and backward.
+    pub trained_tokens: usize,
+    pub forward_tokens: usize,
+    pub clip_fraction: f64,
+    pub kl: f64,
+    pub grad_norm: f64,
+    pub lr: f64,
+    /// No optimizer step was taken: no sequence carried a learning signal.
+    pub skipped: bool,
+}
+
+/// A policy's log-probabilities, for [`update`]: the model being trained, and optionally a
+/// frozen reference for the KL term.
+pub struct Policies<'a> {
+    pub policy: &'a crate::model::Llama,
+    pub reference: Option<&'a crate::model::Llama>,
+    pub device: tch::Device,
+    pub pad_id: u32,
+}
+
+/// One GRPO update: the clipped loss over `sequences` in micro-batches of `micro_batch`,
+/// gradients accumulated, then one optimizer step. Sequences with a zero advantage add
+/// nothing to the clipped loss and are skipped (unless a KL term is on); with none left the
+/// optimizer step is skipped too, so that weight decay alone never moves the weights.
+pub fn update(
+    policies: &Policies<'_>,
+    optimizer: &mut crate::optim::AdamW,
+    sequences: &[Sequence],
+    config: &GrpoConfig,
+    micro_batch: usize,
+) -> Result<UpdateStats, GrpoError> {
+    let selected: Vec<&Sequence> = sequences
+        .iter()
+        .filter(|s| config.kl_coef != 0.0 || s.advantage != 0.0)
+        .filter(|s| s.mask.iter().skip(1).any(|&m| m != 0))
+        .collect();
+    let mut stats = UpdateStats { lr: optimizer.lr_at(optimizer.steps() + 1), ..UpdateStats::default() };
+    if selected.is_empty() {
+        stats.skipped = true;
+        return Ok(stats);
+    }
+    let normalizer: usize = selected.iter().map(|s| s.mask.iter().skip(1).filter(|&&m| m != 0).count()).sum();
+    optimizer.zero_grad();
+    let (mut clipped, mut kl) = (0.0, 0.0);
+    for chunk in selected.chunks(micro_batch.max(1)) {
+        let batch = pad_batch(chunk, policies.pad_id, policies.device)?;
+        let logprobs = policies.policy.token_logprobs(&batch.tokens, &batch.attention);
+        let reference = match (policies.reference, config.kl_coef != 0.0) {
+            (Some(reference), true) => {
+                Some(tch::no_grad(|| reference.token_logprobs(&batch.tokens, &batch.attention)))
+            }
+            _ => None,
+        };
+        let inputs = LossInputs {
+            logprobs: &logprobs,
+            old_logprobs: None,
+            ref_logprobs: reference.as_ref(),
+            mask: &batch.mask,
+            advantages: &batch.advantages,
+            normalizer: normalizer as f64,
+        };
+        let output = policy_loss(config, &inputs)?;
+        output.loss.f_backward()?;
+        stats.loss += f64::try_from(output.loss.detach())?;
+        clipped += output.clip_fraction * output.tokens;
+        kl += output.kl * output.tokens;
+        stats.forward_tokens += batch.real_tokens;
+    }
+    let step = optimizer.step();
+    stats.sequences = selected.len();
+    stats.trained_tokens = normalizer;
+    stats.clip_fraction = clipped / normalizer.max(1) as f64;
+    stats.kl = kl / normalizer.max(1) as f64;
+    stats.grad_norm = step.grad_norm;
+    stats.lr = step.lr;
+    Ok(stats)
+}
+
+/// A right-padded micro-batch as tensors.
+struct Batch {
+    tokens: Tensor,
+    attention: Tensor,
+    /// `[B, T-1]`, aligned with `token_logprobs`.
+    mask: Tensor,
+    advantages: Tensor,
+    real_tokens: usize,
+}
+
+fn pad_batch(sequences: &[&Sequence], pad_id: u32, device: tch::Device) -> Result<Batch, GrpoError> {
+    let width = sequences.iter().map(|s| s.tokens.len()).max().unwrap_or(0);
+    let rows = sequences.len();
+    let mut tokens = vec![i64::from(pad_id); rows * width];
+    let mut attention = vec![0i64; rows * width];
+    let mut mask = vec![0f32; rows * width];
+    for (row, sequence) in sequences.iter().enumerate() {
+        if sequence.mask.len() != sequence.tokens.len() {
+            return Err(GrpoError::Shape(format!(
+                "{} tokens but {} mask entries",
+                sequence.tokens.len(),
+                sequence.mask.len()
+            )));
+        }
+        let offset = row * width;
+        for (i, (&token, &m)) in sequence.tokens.iter().zip(&sequence.mask).enumerate() {
+            tokens[offset + i] = i64::from(token);
+            attention[offset + i] = 1;
+            mask[offset + i] = f32::from(m.min(1));
+        }
+    }
+    let shape = [i64::try_from(rows).unwrap_or(i64::MAX), i64::try_from(width).unwrap_or(i64::MAX)];
+    let advantages: Vec<f32> = sequences.iter().map(|s| s.advantage).collect();
+    Ok(Batch {
+        tokens: Tensor::from_slice(&tokens).view(shape).to_device(device),
+        attention: Tensor::from_slice(&attention).view(shape).to_device(device),
+        mask: shift_mask(&Tensor::from_slice(&mask).view(shape)).to_device(device),
+        advantages: Tensor::from_slice(&advantages).to_device(device),
+        real_tokens: sequences.iter().map(|s| s.tokens.len()).sum(),
+    })
 }

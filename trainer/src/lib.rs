@@ -15,4 +15,5 @@ pub mod optim;
 pub mod rollout;
 pub mod serve;
 pub mod tokenizer;
+pub mod train;
 pub mod weights;
