@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
-use codegym_host::Host;
+use codegym_host::{Budget, Host};
 
 use crate::Global;
 
@@ -28,6 +28,16 @@ pub struct Args {
     /// A JSONL file of task configs, for a file without `sample_config(seed, difficulty)`.
     #[arg(long, value_name = "FILE.jsonl")]
     configs: Option<PathBuf>,
+    /// The component's own budget (a `codegym:budget` section): fuel for one tool call.
+    /// It only tightens the host's limits; a Python step typically takes ~75k.
+    #[arg(long, value_name = "FUEL", value_parser = clap::value_parser!(u64).range(1..))]
+    fuel_per_step: Option<u64>,
+    /// Budget: fuel for a whole episode (a Python episode typically takes ~1.5M).
+    #[arg(long, value_name = "FUEL", value_parser = clap::value_parser!(u64).range(1..))]
+    fuel_per_episode: Option<u64>,
+    /// Budget: the largest linear memory an instance may grow to, in MiB.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mib: Option<u64>,
 }
 
 impl Args {
@@ -68,6 +78,17 @@ impl Args {
             bail!("building {} failed", self.file.display());
         }
         let built = started.elapsed();
+        let budget = Budget {
+            fuel_per_step: self.fuel_per_step,
+            fuel_per_episode: self.fuel_per_episode,
+            memory_bytes: self.memory_mib.map(|mib| (mib as usize) << 20),
+            step_timeout_ms: None,
+        };
+        if budget != Budget::default() {
+            let mut bytes = std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?;
+            bytes.extend(budget.section());
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+        }
         // The host's own checks: valid, no imports, the env world, a working `info`.
         let host = Host::new(global.host_config())?;
         let env = match host.load(&out) {
@@ -79,15 +100,20 @@ impl Args {
         };
         let info = env.info();
         let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        let limits = env.limits();
         println!(
-            "{} → {} ({:.1} MB, built in {:.1}s): {} [{}], {} tools",
+            "{} → {} ({:.1} MB, built in {:.1}s): {} [{}], {} tools; limits: {} fuel per call, \
+             {} per episode, {} MiB",
             self.file.display(),
             out.display(),
             size as f64 / 1e6,
             built.as_secs_f64(),
             info.name,
             info.category,
-            info.tools.len()
+            info.tools.len(),
+            limits.fuel_per_step,
+            limits.fuel_per_episode,
+            limits.memory_bytes >> 20
         );
         Ok(ExitCode::SUCCESS)
     }

@@ -37,7 +37,16 @@ impl Args {
         }
         println!("{} {}  [{}]", card.name, card.version, card.category);
         println!("{}", card.description);
-        println!("component {}\n", card.hash);
+        println!("component {}", card.hash);
+        let limits = episode.env().limits();
+        println!(
+            "limits: {} fuel per call, {} per episode, {} MiB memory, {} ms per call{}\n",
+            limits.fuel_per_step,
+            limits.fuel_per_episode,
+            limits.memory_bytes >> 20,
+            limits.step_timeout.as_millis(),
+            if card.budget.is_some() { " (tightened by the component's own budget)" } else { "" }
+        );
         println!("Tools ({}):", card.tools.len());
         for tool in &card.tools {
             println!("  {}: {}", tool.name, tool.description);
@@ -53,13 +62,26 @@ impl Args {
                     format!("{:.1}", d.oracle_calls.mean),
                     format!("{:.0}-{:.0}", d.oracle_calls.min, d.oracle_calls.max),
                     format!("{}/{}", d.oracle_solved, d.seeds),
+                    format!("{:.0}", d.call_fuel.max),
+                    format!("{:.0}", d.episode_fuel.max),
                 ]
             })
             .collect();
         println!("\nDifficulty 0..=100 ({} seeds per row):", self.card_seeds);
         print!(
             "{}",
-            table::render(&["difficulty", "config bytes", "oracle calls", "range", "oracle solved"], &rows)
+            table::render(
+                &[
+                    "difficulty",
+                    "config bytes",
+                    "oracle calls",
+                    "range",
+                    "oracle solved",
+                    "fuel/call max",
+                    "fuel/episode max"
+                ],
+                &rows
+            )
         );
         println!(
             "\nSample task (seed {}, difficulty {}):\n  {}",

@@ -5,7 +5,7 @@ use codegym_core::ToolSpec;
 use serde::Serialize;
 
 use crate::summary::Summary;
-use crate::{Env, Error, Job, OraclePolicy, run_episode};
+use crate::{Budget, Env, Error, Job, OraclePolicy, run_episode};
 
 /// The difficulties cards and corpus statistics probe: easy, medium, hard.
 pub const PROBE_DIFFICULTIES: [u32; 3] = [0, 50, 100];
@@ -19,6 +19,9 @@ pub struct EnvCard {
     pub description: String,
     /// Content hash of the component.
     pub hash: String,
+    /// The limits the component declares for itself, if any (they tighten the host's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     /// Every tool, `Observe` and `Done` included.
     pub tools: Vec<ToolSpec>,
     /// Difficulty is a knob from 0 to 100; these are the probed points.
@@ -35,6 +38,10 @@ pub struct DifficultyCard {
     pub oracle_calls: Summary,
     /// Episodes the oracle solved (all of them, for a verified environment).
     pub oracle_solved: u64,
+    /// Fuel of the oracle's whole episode (reset included): what a budget must allow.
+    pub episode_fuel: Summary,
+    /// The most fuel one call took in each oracle episode.
+    pub call_fuel: Summary,
 }
 
 impl EnvCard {
@@ -52,6 +59,7 @@ impl EnvCard {
             category: info.category.clone(),
             description: info.description.clone(),
             hash: env.hash(),
+            budget: env.budget(),
             tools: info.tools.clone(),
             difficulties,
         })
@@ -67,10 +75,14 @@ impl DifficultyCard {
     fn measure(env: &Env, difficulty: u32, seeds: u64) -> Result<Self, Error> {
         let mut config_bytes = Vec::new();
         let mut calls = Vec::new();
+        let mut episode_fuel = Vec::new();
+        let mut call_fuel = Vec::new();
         let mut solved = 0;
         for seed in 0..seeds {
             let job = Job { env: env.clone(), seed, difficulty };
-            let (trajectory, _) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
+            let (trajectory, cost) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
+            episode_fuel.push(cost.fuel as f64);
+            call_fuel.push(cost.most_call_fuel as f64);
             // The episode sampled the config already; its log holds it.
             config_bytes.push(trajectory.log.config.len() as f64);
             calls.push(trajectory.steps.len() as f64);
@@ -82,6 +94,8 @@ impl DifficultyCard {
             config_bytes: Summary::of(&config_bytes),
             oracle_calls: Summary::of(&calls),
             oracle_solved: solved,
+            episode_fuel: Summary::of(&episode_fuel),
+            call_fuel: Summary::of(&call_fuel),
         })
     }
 }

@@ -7,7 +7,7 @@ use wasmtime::{ResourceLimiter, Store, Trap};
 use crate::bindings::exports::codegym::env::environment::Guest as Exports;
 use crate::bindings::{Env as World, EnvPre as WorldPre};
 use crate::host::Host;
-use crate::{Episode, Error, Limits, LoadError};
+use crate::{Budget, Episode, Error, Limits, LoadError};
 
 /// Per-store host state: the memory limiter.
 pub(crate) struct StoreState {
@@ -94,10 +94,16 @@ struct EnvInner {
     pre: WorldPre<StoreState>,
     info: EnvInfo,
     hash: blake3::Hash,
+    budget: Option<Budget>,
 }
 
 impl Env {
-    pub(crate) fn new(host: Host, component: Component, hash: blake3::Hash) -> Result<Self, Error> {
+    pub(crate) fn new(
+        host: Host,
+        component: Component,
+        hash: blake3::Hash,
+        budget: Option<Budget>,
+    ) -> Result<Self, Error> {
         let imports: Vec<String> =
             component.component_type().imports(host.engine()).map(|(name, _)| format!("`{name}`")).collect();
         if !imports.is_empty() {
@@ -105,8 +111,9 @@ impl Env {
         }
         let instance_pre = host.inner.linker.instantiate_pre(&component).map_err(LoadError::WrongWorld)?;
         let pre = WorldPre::new(instance_pre).map_err(LoadError::WrongWorld)?;
-        let info = call_info(&host, &pre)?;
-        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash }) })
+        let limits = budget.map_or(host.config().limits, |budget| budget.apply(host.config().limits));
+        let info = call_info(&host, &pre, &limits)?;
+        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget }) })
     }
 
     pub fn info(&self) -> &EnvInfo {
@@ -126,9 +133,20 @@ impl Env {
         &self.inner.host
     }
 
-    /// The host's default limits.
+    /// The limits of this environment's episodes: the host's, tightened by the component's
+    /// own [`Budget`] if it declares one.
     pub fn limits(&self) -> Limits {
-        self.inner.host.config().limits
+        self.tighten(self.inner.host.config().limits)
+    }
+
+    /// `limits` tightened by the component's budget.
+    pub fn tighten(&self, limits: Limits) -> Limits {
+        self.inner.budget.map_or(limits, |budget| budget.apply(limits))
+    }
+
+    /// The budget the component declares for itself, if any.
+    pub fn budget(&self) -> Option<Budget> {
+        self.inner.budget
     }
 
     pub(crate) fn instantiate(&self, limits: &Limits) -> Result<Instance, Error> {
@@ -137,8 +155,9 @@ impl Env {
 
     /// The task configuration (JSON) for `(seed, difficulty)`.
     pub fn sample_config(&self, seed: u64, difficulty: u32) -> Result<String, Error> {
-        let (_, result) =
-            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_sample_config(s, seed, difficulty))?;
+        let (_, result) = call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| {
+            b.call_sample_config(s, seed, difficulty)
+        })?;
         result.map_err(|kind| Error::Fault { kind, during: "sample_config" })
     }
 
@@ -146,8 +165,9 @@ impl Env {
     /// the same config both times (and the same as a fresh instance's). For verification.
     pub fn sample_config_twice(&self, seed: u64, difficulty: u32) -> Result<(String, String), Error> {
         let fault = |kind| Error::Fault { kind, during: "sample_config" };
-        let (mut instance, first) =
-            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_sample_config(s, seed, difficulty))?;
+        let (mut instance, first) = call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| {
+            b.call_sample_config(s, seed, difficulty)
+        })?;
         let limits = self.limits();
         let (second, _) = instance.guarded(self.host(), &limits, limits.fuel_per_step, |b, s| {
             b.call_sample_config(s, seed, difficulty)
@@ -160,34 +180,34 @@ impl Env {
         Episode::start(self.clone(), config, self.limits())
     }
 
-    /// Start an episode with explicit limits.
+    /// Start an episode with explicit limits (tightened by the component's budget).
     pub fn start_with(&self, config: &str, limits: Limits) -> Result<Episode, Error> {
-        Episode::start(self.clone(), config, limits)
+        Episode::start(self.clone(), config, self.tighten(limits))
     }
 
     /// Start the oracle in an instance of its own, so it sees only what it is told.
     pub fn oracle(&self, task: &str) -> Result<OracleSession, Error> {
         let (instance, result) =
-            call_fresh(self.host(), &self.inner.pre, |b, s| b.call_oracle_start(s, task))?;
+            call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| b.call_oracle_start(s, task))?;
         result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
         Ok(OracleSession { env: self.clone(), instance: Some(instance) })
     }
 }
 
-/// A new instance under the host's default limits, and the outcome of one call into it.
+/// A new instance under `limits`, and the outcome of one call into it.
 fn call_fresh<R>(
     host: &Host,
     pre: &WorldPre<StoreState>,
+    limits: &Limits,
     call: impl FnOnce(&Exports, &mut Store<StoreState>) -> wasmtime::Result<R>,
 ) -> Result<(Instance, Result<R, FaultKind>), Error> {
-    let limits = host.config().limits;
-    let mut instance = instantiate(host, pre, &limits)?;
-    let (result, _) = instance.guarded(host, &limits, limits.fuel_per_step, call);
+    let mut instance = instantiate(host, pre, limits)?;
+    let (result, _) = instance.guarded(host, limits, limits.fuel_per_step, call);
     Ok((instance, result))
 }
 
-fn call_info(host: &Host, pre: &WorldPre<StoreState>) -> Result<EnvInfo, Error> {
-    let (_, result) = call_fresh(host, pre, |b, s| b.call_info(s))?;
+fn call_info(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Result<EnvInfo, Error> {
+    let (_, result) = call_fresh(host, pre, limits, |b, s| b.call_info(s))?;
     let info = result.map_err(|kind| LoadError::Info(format!("fault: {kind}")))?;
     let info = EnvInfo {
         name: info.name,

@@ -24,6 +24,8 @@ pub struct Episode {
     steps: u32,
     faults: u32,
     fuel_used: u64,
+    /// The most fuel one call (reset included) burnt: what a budget must allow.
+    most_call_fuel: u64,
     outcome: Option<Outcome>,
     reward: f32,
 }
@@ -39,6 +41,7 @@ impl Episode {
             steps: 0,
             faults: 0,
             fuel_used: 0,
+            most_call_fuel: 0,
             outcome: None,
             reward: 0.0,
         };
@@ -51,7 +54,7 @@ impl Episode {
     /// A fresh instance reset to `log.config`, with its fuel charged to the episode.
     fn reset_instance(&mut self) -> Result<(Instance, String), Error> {
         let (result, used) = self.fresh_instance(self.step_fuel(), "reset");
-        self.fuel_used += used;
+        self.charge(used);
         result
     }
 
@@ -108,6 +111,16 @@ impl Episode {
         self.fuel_used
     }
 
+    /// The most fuel one call into the component (reset or step) has burnt so far.
+    pub fn most_call_fuel(&self) -> u64 {
+        self.most_call_fuel
+    }
+
+    fn charge(&mut self, used: u64) {
+        self.fuel_used += used;
+        self.most_call_fuel = self.most_call_fuel.max(used);
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -138,7 +151,7 @@ impl Episode {
         };
         let (result, used) = instance
             .guarded(self.env.host(), &self.limits, fuel, |b, s| b.call_step(s, &call.name, &call.arguments));
-        self.fuel_used += used;
+        self.charge(used);
         let fault = match result {
             Ok(step) if step.observation.len() > self.limits.max_output_bytes => FaultKind::OutputTooLarge,
             Ok(step) => {
@@ -228,6 +241,7 @@ impl Episode {
             steps: self.steps,
             faults: self.faults,
             fuel_used: self.fuel_used,
+            most_call_fuel: self.most_call_fuel,
             outcome: self.outcome,
             reward: self.reward,
         })

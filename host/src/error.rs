@@ -18,6 +18,8 @@ pub enum LoadError {
     WrongWorld(wasmtime::Error),
     #[error("component's `info` failed: {0}")]
     Info(String),
+    #[error("invalid `codegym:budget` section: {0}")]
+    Budget(String),
 }
 
 /// Errors from the host library.

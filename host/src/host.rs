@@ -9,7 +9,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::cache::ComponentCache;
 use crate::env::{Env, StoreState};
-use crate::{Error, Limits, LoadError};
+use crate::{Budget, Error, Limits, LoadError};
 
 /// How to build a [`Host`].
 #[derive(Clone, Debug)]
@@ -112,7 +112,7 @@ impl Host {
             Some(cache) => cache.get_or_compile(&self.inner.engine, bytes)?,
             None => Component::new(&self.inner.engine, bytes).map_err(LoadError::Invalid)?,
         };
-        Env::new(self.clone(), component, blake3::hash(bytes))
+        Env::new(self.clone(), component, blake3::hash(bytes), Budget::read(bytes)?)
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod agent;
 mod bench;
+mod budget;
 mod cache;
 mod card;
 mod env;
@@ -33,6 +34,7 @@ pub use agent::{
     estimate_tokens, evaluate, run_agent,
 };
 pub use bench::{BenchOptions, BenchReport, CorpusStarts, bench, corpus_starts};
+pub use budget::{Budget, SECTION as BUDGET_SECTION};
 pub use card::{DifficultyCard, EnvCard, PROBE_DIFFICULTIES};
 pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};
 pub use env::{Env, OracleSession};
@@ -43,7 +45,7 @@ pub use limits::Limits;
 pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy};
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
-pub use rollout::{EnvSummary, Job, RolloutOptions, RolloutReport, rollout, run_episode};
+pub use rollout::{EnvSummary, EpisodeCost, Job, RolloutOptions, RolloutReport, rollout, run_episode};
 pub use stats::{CorpusStats, PAPER, PaperFigures, StepsAt, corpus_stats};
 pub use summary::{Summary, percentile};
 pub use verify::{Failure, ORACLE_CALLS, Stage, StageCount, VerifyOptions, VerifyReport, verify, verify_env};

@@ -50,7 +50,7 @@ pub struct EnvSummary {
 }
 
 /// One finished job: its trajectory plus the time spent in the environment.
-type JobResult = Result<(Trajectory, Duration), Error>;
+type JobResult = Result<(Trajectory, EpisodeCost), Error>;
 
 /// Run `jobs` on `options.threads` worker threads. `policy` builds one policy per episode
 /// (given the job's index); `progress` is called after each finished episode.
@@ -73,12 +73,23 @@ pub fn rollout(
     summarize(jobs, results, started.elapsed())
 }
 
+/// What an episode cost the environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EpisodeCost {
+    /// Time spent in the environment (reset and steps), not in the policy.
+    pub env_time: Duration,
+    /// Fuel for the whole episode.
+    pub fuel: u64,
+    /// The most fuel one call took.
+    pub most_call_fuel: u64,
+}
+
 /// Run one episode to its end with `policy`, timing only the environment's share.
 pub fn run_episode(
     job: &Job,
     policy: &mut dyn Policy,
     limits: Limits,
-) -> Result<(Trajectory, Duration), Error> {
+) -> Result<(Trajectory, EpisodeCost), Error> {
     let config = job.env.sample_config(job.seed, job.difficulty)?;
     let env_started = Instant::now();
     let mut episode = job.env.start_with(&config, limits)?;
@@ -117,7 +128,8 @@ pub fn run_episode(
         tools: Vec::new(),
         agent: None,
     };
-    Ok((trajectory, env_time))
+    let cost = EpisodeCost { env_time, fuel: episode.fuel_used(), most_call_fuel: episode.most_call_fuel() };
+    Ok((trajectory, cost))
 }
 
 fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> RolloutReport {
@@ -142,8 +154,8 @@ fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> Rollou
             .or_insert_with(|| EnvSummary { env: name.clone(), ..Default::default() });
         summary.episodes += 1;
         match result {
-            Ok((trajectory, time)) => {
-                env_time += time;
+            Ok((trajectory, cost)) => {
+                env_time += cost.env_time;
                 let steps = trajectory.steps.len() as u64;
                 summary.mean_steps += steps as f64;
                 summary.faults += u64::from(trajectory.faults);

@@ -91,3 +91,53 @@ fn build_py_explains_what_is_missing() {
     let missing = cli.run(&["build-py", "no-such-file.py"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a file"));
 }
+
+#[test]
+fn build_py_writes_the_components_own_budget() {
+    let cli = Cli::new();
+    let dir = cli.scratch.path().join("budgeted");
+    let out = dir.join("robot-walk.wasm");
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../envs-py/robot-walk.py");
+    let built = cli.run(&[
+        "build-py",
+        source,
+        "--out",
+        out.to_str().expect("UTF-8 path"),
+        "--fuel-per-step",
+        "20000000",
+        "--memory-mib",
+        "48",
+    ]);
+    let text = stdout(&built);
+    assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
+    assert!(text.contains("limits: 20000000 fuel per call"), "{text}");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_codegym"))
+            .arg("--env-dir")
+            .arg(&dir)
+            .arg("--cache-dir")
+            .arg(crate::shared_cache())
+            .args(args)
+            .output()
+            .expect("run codegym")
+    };
+    let show = stdout(&run(&["show", "robot-walk", "--card-seeds", "2"]));
+    assert!(show.contains("limits: 20000000 fuel per call, 2000000000 per episode, 48 MiB memory"), "{show}");
+    assert!(show.contains("tightened by the component's own budget"), "{show}");
+    let card = json(&run(&["show", "robot-walk", "--json", "--card-seeds", "2"]));
+    assert_eq!(card["card"]["budget"], json!({"fuel_per_step": 20_000_000, "memory_bytes": 48 << 20}), "{card}");
+    // The oracle's measured cost fits the budget, so episodes run as before.
+    let most = card["card"]["difficulties"][1]["call_fuel"]["max"].as_f64().expect("call fuel");
+    assert!(most > 0.0 && most < 20e6, "{card}");
+    let solve = json(&run(&["solve", "robot-walk", "--seed", "1", "--json"]));
+    assert_eq!(solve["reward"], 1.0, "{solve}");
+
+    // A budget below what the environment needs to start is a clear error at its first call.
+    let starved = dir.join("starved.wasm");
+    let starved = starved.to_str().expect("UTF-8 path");
+    let built = cli.run(&["build-py", source, "--out", starved, "--name", "starved", "--fuel-per-step", "1000"]);
+    assert!(!built.status.success());
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(stderr.contains("does not load") && stderr.contains("fuel"), "{stderr}");
+    assert!(!std::path::Path::new(starved).exists(), "a component that does not load is removed");
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use codegym_host::{Error, FaultKind, Limits, Outcome};
+use codegym_host::{Budget, Error, FaultKind, Limits, Outcome};
 
 use crate::{call, host_with, load};
 
@@ -126,4 +126,48 @@ fn faults_do_not_disturb_concurrent_episodes() {
         let faults = attacker.join().expect("attacker thread");
         assert!(faults.iter().all(Option::is_some), "{faults:?}");
     });
+}
+
+#[test]
+fn a_budget_in_the_component_tightens_its_episodes_limits() {
+    let (host, _cache) = host_with(|_| {});
+    let bytes = std::fs::read(crate::component("test-envs", "hostile")).expect("hostile.wasm");
+    let budget =
+        Budget { fuel_per_step: Some(2_000_000), fuel_per_episode: Some(3_000_000), ..Budget::default() };
+    let mut budgeted = bytes.clone();
+    budgeted.extend(budget.section());
+    let plain = host.load_bytes(&bytes).expect("load");
+    let env = host.load_bytes(&budgeted).expect("load with a budget");
+    assert_eq!(plain.budget(), None);
+    assert_eq!(env.budget(), Some(budget));
+    let limits = env.limits();
+    assert_eq!((limits.fuel_per_step, limits.fuel_per_episode), (2_000_000, 3_000_000));
+    assert_eq!(limits.memory_bytes, plain.limits().memory_bytes, "what it does not declare stays the host's");
+
+    // A budget cannot loosen what the caller asks for, only tighten it.
+    let loose = Limits { fuel_per_step: u64::MAX / 4, fuel_per_episode: u64::MAX / 2, ..plain.limits() };
+    let mut episode = counted_once(&env, loose);
+    let spin = episode.step(&call("Spin", "{}"));
+    assert_eq!(spin.fault, Some(FaultKind::OutOfFuel), "{spin:?}");
+    assert!(!spin.done, "2M of fuel for the step, 3M for the episode: the step's ran out first");
+    // The second runaway call spends the episode's budget: the episode ends.
+    let again = episode.step(&call("Spin", "{}"));
+    assert_eq!((again.fault, again.done), (Some(FaultKind::OutOfFuel), true), "{again:?}");
+    assert!(again.observation.contains("fuel budget is spent"), "{}", again.observation);
+
+    // The same calls under the plain component's limits only stop at the host's bounds.
+    assert_eq!(plain.limits().fuel_per_step, Limits::default().fuel_per_step);
+}
+
+#[test]
+fn a_malformed_budget_is_a_load_error() {
+    let (host, _cache) = host_with(|_| {});
+    let mut bytes = std::fs::read(crate::component("test-envs", "hostile")).expect("hostile.wasm");
+    let json = br#"{"fuel_per_step": "lots"}"#;
+    let name = codegym_host::BUDGET_SECTION.as_bytes();
+    bytes.extend([0, (1 + name.len() + json.len()) as u8, name.len() as u8]);
+    bytes.extend(name);
+    bytes.extend(json);
+    let error = host.load_bytes(&bytes).err().expect("refused").to_string();
+    assert!(error.starts_with("invalid `codegym:budget` section: invalid type"), "{error}");
 }
