@@ -59,7 +59,7 @@ pub struct Args {
     /// Seconds one build may take (cargo or componentize-py, all their processes).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     build_timeout: u64,
-    /// Address space of each build process, in MiB.
+    /// Memory (heap and private mappings) of each build process, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     build_memory_mib: u64,
     /// Sampling temperature (default: the endpoint's).

@@ -1,5 +1,5 @@
 //! Building generated code: the only step that runs outside the sandbox, so it runs with a
-//! time limit and an address-space limit, with a cleared environment, offline, against our
+//! time limit and a memory limit, with a cleared environment, offline, against our
 //! own `Cargo.toml` and lock file.
 
 use std::ffi::OsString;
@@ -14,7 +14,8 @@ use codegym_componentize::python;
 pub struct BuildLimits {
     /// Wall clock for the whole build; then the process group is killed.
     pub timeout: Duration,
-    /// Address space of each process (RLIMIT_AS).
+    /// Private writable memory of each process (RLIMIT_DATA: heap and anonymous mappings).
+    /// Not the address space: componentize-py's wasmtime reserves gigabytes it never uses.
     pub memory_bytes: u64,
 }
 
@@ -52,14 +53,14 @@ const PASSED_VARS: [&str; 6] = ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RU
 
 impl Toolchain {
     /// `line` (program first) under `timeout` (which kills the whole process group) and
-    /// `prlimit --as`, with only [`PASSED_VARS`] from our environment.
+    /// `prlimit --data`, with only [`PASSED_VARS`] from our environment.
     fn limited(&self, line: &[OsString], dir: &Path) -> Command {
         let mut command = Command::new("timeout");
         command
             .current_dir(dir)
             .args(["--kill-after=5", &format!("{}", self.limits.timeout.as_secs().max(1))])
             .arg("prlimit")
-            .arg(format!("--as={}", self.limits.memory_bytes))
+            .arg(format!("--data={}", self.limits.memory_bytes))
             .arg("--")
             .args(line)
             .env_clear();

@@ -5,7 +5,7 @@
 //! 1. **generation** — the prompt templates in `synth/prompts/` ask for `src/lib.rs` (or
 //!    the Python file) only; source that would read host files at compile time is refused;
 //! 2. **compile** — offline, `--locked` against the workspace's lock file, in the shared
-//!    target directory, under a time and an address-space limit, with a bounded number of
+//!    target directory, under a time and a memory limit, with a bounded number of
 //!    repairs that feed the compiler's errors back to the model;
 //! 3. **checks** — zero imports, loads in the host, ≥ 4 tools with `Observe` and `Done`;
 //! 4. **configs** — deterministic, distinct configs over three difficulties; reference

@@ -186,5 +186,6 @@ fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_does_not_build(
         .output()
         .expect("run codegym solve");
     let trajectory = json_of(&solve);
-    assert_eq!(trajectory["outcome"], "solved", "{trajectory}");
+    assert_eq!(trajectory["outcome"]["kind"], "solved", "{trajectory}");
+    assert_eq!(trajectory["reward"], 1.0);
 }
