@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use codegym_core::{ActionFormat, ToolCall, render_call};
 use serde_json::{Value, json};
 
 use crate::eval::{Endpoint, Http, Request};
@@ -38,7 +39,10 @@ fn recorded(replies: &Path, request: &Request) -> Http {
     let messages = request.body["messages"].as_array().cloned().unwrap_or_default();
     let first = messages.first().and_then(|m| m["content"].as_str()).unwrap_or_default();
     let Some(id) = first.lines().find_map(|line| line.strip_prefix("# The problem: ")) else {
-        return Http::error(400, "no problem in the prompt");
+        // Not a request for an environment: the base model of the difficulty filter playing
+        // an episode. It answers 0 straight away, which is rarely right.
+        let done = ToolCall::new("Done", r#"{"answer": 0}"#);
+        return completion(&render_call(&done, ActionFormat::default()));
     };
     let attempt = first
         .lines()
@@ -47,17 +51,21 @@ fn recorded(replies: &Path, request: &Request) -> Http {
     let round = messages.iter().filter(|m| m["role"] == "assistant").count();
     let file = replies.join(format!("{}.{attempt}.{round}.md", name_of(id)));
     match std::fs::read_to_string(&file) {
-        Ok(content) => Http::json(
-            200,
-            &json!({
-                "id": "chatcmpl-synth",
-                "object": "chat.completion",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
-            }),
-        ),
+        Ok(content) => completion(&content),
         Err(_) => Http::error(400, &format!("no recorded reply {}", file.display())),
     }
+}
+
+fn completion(content: &str) -> Http {
+    Http::json(
+        200,
+        &json!({
+            "id": "chatcmpl-synth",
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": "stop"}],
+        }),
+    )
 }
 
 fn synth(cli: &Cli, endpoint: &Endpoint, problems: &Path, lang: &str, out: &Path, extra: &[&str]) -> Value {
@@ -106,7 +114,9 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
     let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/rust"), request));
     let out = cli.scratch.path().join("synth");
     let problems = fixtures().join("problems.jsonl");
-    let funnel = synth(&cli, &endpoint, &problems, "rust", &out, &["--repairs", "1"]);
+    let filter = ["--filter-model", "base", "--filter-samples", "4"];
+    let funnel =
+        synth(&cli, &endpoint, &problems, "rust", &out, &[&["--repairs", "1"][..], &filter].concat());
 
     assert_eq!(funnel["problems"], 6, "{funnel:#}");
     assert_eq!(funnel["kept"], 1, "{funnel:#}");
@@ -118,6 +128,8 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
     let calls = good["oracle_calls_medium"].as_f64().expect("oracle calls");
     assert!((10.0..=256.0).contains(&calls), "{good:#}");
     assert!(out.join("humaneval-121.wasm").is_file() && out.join("humaneval-121.card.json").is_file());
+    // The difficulty filter ran: the base model played 4 medium tasks and solved none.
+    assert_eq!(good["base_solve_rate"], 0.0, "{good:#}");
 
     assert_dropped(&funnel, "synth-fixture-broken", "compile", "does not build after 1 repairs");
     assert_dropped(&funnel, "synth-fixture-broken", "compile", "error");
@@ -159,7 +171,7 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
 
     // A re-run finds every problem finished and asks the model nothing.
     let requests = endpoint.requests();
-    let again = synth(&cli, &endpoint, &problems, "rust", &out, &["--repairs", "1"]);
+    let again = synth(&cli, &endpoint, &problems, "rust", &out, &[&["--repairs", "1"][..], &filter].concat());
     assert_eq!(again["resumed"], 6, "{again:#}");
     assert_eq!(again["kept"], 1);
     assert_eq!(endpoint.requests(), requests, "a resumed run sent requests");
