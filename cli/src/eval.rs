@@ -20,15 +20,8 @@ use client::{Client, Retry};
 /// category.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The API's base URL, e.g. http://localhost:8000/v1 (`/chat/completions` is appended).
-    #[arg(long, value_name = "URL")]
-    base_url: String,
-    /// Model name sent with every request.
-    #[arg(long)]
-    model: String,
-    /// Environment variable holding the API key, sent as a bearer token (none if unset).
-    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
-    api_key_env: String,
+    #[command(flatten)]
+    endpoint: Endpoint,
     /// `all` or a comma-separated list of environment names.
     #[arg(long, default_value = "all")]
     envs: String,
@@ -80,6 +73,27 @@ pub struct Args {
     json: bool,
 }
 
+/// Which chat-completions endpoint and model (shared with `codegym synth`).
+#[derive(clap::Args)]
+pub struct Endpoint {
+    /// The API's base URL, e.g. http://localhost:8000/v1 (`/chat/completions` is appended).
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// Model name sent with every request.
+    #[arg(long)]
+    pub model: String,
+    /// Environment variable holding the API key, sent as a bearer token (none if unset).
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+}
+
+impl Endpoint {
+    /// The key from `--api-key-env`, if set and not empty.
+    pub fn api_key(&self) -> Option<String> {
+        std::env::var(&self.api_key_env).ok().filter(|key| !key.is_empty())
+    }
+}
+
 /// The `--json` output: the settings, then the report.
 #[derive(Serialize)]
 struct Output<'a> {
@@ -92,15 +106,15 @@ struct Output<'a> {
 
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
-        let api_key = std::env::var(&self.api_key_env).ok().filter(|key| !key.is_empty());
+        let api_key = self.endpoint.api_key();
         let retry = Retry {
             retries: self.retries,
             backoff: Duration::from_millis(self.backoff_ms),
             max_delay: Duration::from_secs(60),
         };
         let client = Client::new(
-            &self.base_url,
-            &self.model,
+            &self.endpoint.base_url,
+            &self.endpoint.model,
             api_key,
             Duration::from_secs(self.timeout.max(1)),
             retry,
@@ -145,7 +159,7 @@ impl Args {
         }
         if self.json {
             print_json(&Output {
-                model: &self.model,
+                model: &self.endpoint.model,
                 url: client.url(),
                 format: self.format,
                 report: &report,

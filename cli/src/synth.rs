@@ -9,6 +9,7 @@ use codegym_synth::{
     BuildLimits, DifficultyFilter, Funnel, Lang, Models, ProblemRecord, Synth, SynthOptions, Toolchain,
 };
 
+use crate::eval::Endpoint;
 use crate::eval::client::{Client, Retry};
 use crate::{Global, print_json, progress_bar, table};
 
@@ -25,15 +26,9 @@ pub struct Args {
     /// The problems (JSONL, or .jsonl.gz).
     #[arg(long, value_name = "FILE")]
     problems: PathBuf,
-    /// The API's base URL, e.g. http://localhost:8000/v1.
-    #[arg(long, value_name = "URL")]
-    base_url: String,
-    /// The model that writes environments.
-    #[arg(long)]
-    model: String,
-    /// Environment variable holding the API key (none if unset).
-    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
-    api_key_env: String,
+    /// The endpoint and the model that writes environments.
+    #[command(flatten)]
+    endpoint: Endpoint,
     /// Attempts per problem (pass@K); each is told why the previous one failed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
     k: u64,
@@ -115,14 +110,15 @@ impl Args {
                 memory_bytes: self.build_memory_mib.saturating_mul(1 << 20),
             },
         };
-        let api_key = std::env::var(&self.api_key_env).ok().filter(|key| !key.is_empty());
+        let api_key = self.endpoint.api_key();
         let retry = Retry { retries: 4, backoff: Duration::from_secs(1), max_delay: Duration::from_secs(60) };
         let timeout = Duration::from_secs(self.timeout.max(1));
-        let author = Client::new(&self.base_url, &self.model, api_key.clone(), timeout, retry)?;
+        let author =
+            Client::new(&self.endpoint.base_url, &self.endpoint.model, api_key.clone(), timeout, retry)?;
         author.check_reachable()?;
         let base = match &self.filter_model {
             Some(model) => {
-                let url = self.filter_base_url.as_deref().unwrap_or(&self.base_url);
+                let url = self.filter_base_url.as_deref().unwrap_or(&self.endpoint.base_url);
                 let client = Client::new(url, model, api_key, timeout, retry)?;
                 client.check_reachable()?;
                 Some(client)
@@ -157,11 +153,14 @@ impl Args {
         let models = Models { author: &author_model, base: base.as_ref().map(|_| &base_model as _) };
         let bar = progress_bar(problems.len(), "problems", self.json);
         let done = |record: &ProblemRecord, resumed: bool| {
-            let verdict = match (record.kept, resumed) {
-                (true, _) => "kept".to_owned(),
-                (false, _) => format!("dropped at {}", record.stage.as_str()),
-            };
-            bar.set_message(format!("{}: {verdict}", record.id));
+            if !self.json {
+                let verdict = match record.kept {
+                    true => "kept".to_owned(),
+                    false => format!("dropped at {}", record.stage.as_str()),
+                };
+                let resumed = if resumed { " (earlier run)" } else { "" };
+                bar.println(format!("{}: {verdict}{resumed}", record.id));
+            }
             bar.inc(1);
         };
         let funnel = synth.run(&problems, &models, &done).context("synthesis failed")?;

@@ -92,6 +92,11 @@ fn synth(cli: &Cli, endpoint: &Endpoint, problems: &Path, lang: &str, out: &Path
     json_of(&cli.run(&args))
 }
 
+/// A `codegym ... --json` command's output with `--env-dir dir`.
+fn in_dir(cli: &Cli, dir: &Path, args: &[&str]) -> Value {
+    json_of(&cli.command(args).arg("--env-dir").arg(dir).output().expect("run codegym"))
+}
+
 /// The record of problem `name` in a funnel report.
 fn record<'a>(funnel: &'a Value, name: &str) -> &'a Value {
     funnel["records"]
@@ -159,13 +164,7 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
     assert_eq!(components, ["humaneval-121.wasm"]);
 
     // Every command loads it with --env-dir.
-    let rollout = cli
-        .command(&["rollout", "--envs", "all", "--episodes", "3", "--json"])
-        .arg("--env-dir")
-        .arg(&out)
-        .output()
-        .expect("run codegym rollout");
-    let report = json_of(&rollout);
+    let report = in_dir(&cli, &out, &["rollout", "--envs", "all", "--episodes", "3", "--json"]);
     assert_eq!(report["episodes"], 3, "{report}");
     assert_eq!(report["solved"], 3, "{report}");
 
@@ -191,13 +190,7 @@ fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_does_not_build(
     assert_eq!(good["lang"], "python");
     assert_dropped(&funnel, "synth-fixture-broken", "compile", "SyntaxError");
 
-    let solve = cli
-        .command(&["solve", "humaneval-121", "--seed", "3", "--json"])
-        .arg("--env-dir")
-        .arg(&out)
-        .output()
-        .expect("run codegym solve");
-    let trajectory = json_of(&solve);
+    let trajectory = in_dir(&cli, &out, &["solve", "humaneval-121", "--seed", "3", "--json"]);
     assert_eq!(trajectory["outcome"]["kind"], "solved", "{trajectory}");
     assert_eq!(trajectory["reward"], 1.0);
 }
