@@ -175,7 +175,7 @@ impl Args {
 }
 
 fn print_funnel(funnel: &Funnel, out: &Path) {
-    let mut rows = vec![vec!["problems".to_owned(), funnel.problems.to_string(), String::new()]];
+    let mut rows = vec![vec!["problems".to_owned(), funnel.problems.to_string(), "100%".to_owned()]];
     for row in &funnel.funnel {
         let share =
             if funnel.problems == 0 { 0.0 } else { row.passed as f64 * 100.0 / funnel.problems as f64 };

@@ -111,6 +111,8 @@ pub struct StageRecord {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Time spent in the stage. One verification pass checks tools, configs and the oracle;
+    /// its time is on the last of those it reached.
     pub seconds: f64,
 }
 
@@ -507,7 +509,9 @@ impl Attempt<'_> {
                 Ok(bytes) => break bytes,
                 Err(BuildFailure::Fatal(reason)) => return self.fail(Stage::Compile, since, reason),
                 Err(BuildFailure::Errors(errors)) if self.record.repairs >= self.synth.options.repairs => {
-                    let reason = format!("does not build after {} repairs:\n{errors}", self.record.repairs);
+                    let first = errors.lines().find(|line| line.contains("error")).unwrap_or_default();
+                    let reason =
+                        format!("does not build after {} repairs: {first}\n{errors}", self.record.repairs);
                     return self.fail(Stage::Compile, since, reason);
                 }
                 Err(BuildFailure::Errors(errors)) => {
@@ -559,11 +563,19 @@ impl Attempt<'_> {
                 return self.fail(Stage::Checks, since, format!("the component does not load: {error}"));
             }
         };
+        // One verification pass covers the tool check, configs and oracle: the stages it
+        // passes are recorded with no time of their own, and its time goes to the last one.
+        let loaded = since.elapsed().as_secs_f64();
+        let since = Instant::now();
+        let passed_before = |this: &mut Self, failed: Stage| {
+            for stage in Stage::ALL.into_iter().filter(|s| *s > Stage::Compile && *s < failed) {
+                let seconds = if stage == Stage::Checks { loaded } else { 0.0 };
+                this.record.stages.push(StageRecord { stage, ok: true, reason: None, seconds });
+            }
+        };
         if let Err((stage, reason)) = codegym_host::verify_env(&env, self.synth.options.configs) {
             let failed = Stage::of_verify(stage);
-            for passed in Stage::ALL.into_iter().filter(|s| *s > Stage::Compile && *s < failed) {
-                self.pass(passed, since);
-            }
+            passed_before(self, failed);
             // The host ends an oracle that faults (fuel, time, trap) the same way as one that
             // stops early, so say what "abandoned" can mean.
             let hint = if stage == codegym_host::Stage::Oracle && reason.contains("ended with abandoned") {
@@ -573,9 +585,8 @@ impl Attempt<'_> {
             };
             return self.fail(failed, since, format!("{}: {reason}{hint}", stage.describe()));
         }
-        for passed in [Stage::Checks, Stage::Configs, Stage::Oracle] {
-            self.pass(passed, since);
-        }
+        passed_before(self, Stage::Oracle);
+        self.pass(Stage::Oracle, since);
 
         let since = Instant::now();
         let card = match EnvCard::measure(&env, self.synth.options.card_seeds) {
