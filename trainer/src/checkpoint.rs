@@ -1,6 +1,6 @@
 //! Checkpoints: the policy as a Hugging Face directory (`weights::save`), the optimizer's
-//! state in `optimizer.safetensors`, and `trainer_state.json` (step, seed, the run's
-//! configuration). A checkpoint directory is also a model path: `eval`, `serve` and a new
+//! state in `trainer/optimizer.safetensors`, and `trainer/trainer_state.json` (step, seed,
+//! the run's configuration). A checkpoint directory is also a model path: `eval`, `serve` and a new
 //! run's `model` read it like any Hugging Face directory.
 //!
 //! Also here: [`write_tiny_model`], a randomly initialised two-layer llama with a 15-token
@@ -17,8 +17,11 @@ use crate::optim::{AdamW, OptimError};
 use crate::tokenizer::Tokenizer;
 use crate::weights::{self, Loaded, WeightsError};
 
-pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
-pub const STATE_FILE: &str = "trainer_state.json";
+/// The trainer's own files, in a subdirectory so that the checkpoint stays a plain Hugging
+/// Face directory (loaders read every `*.safetensors` beside `config.json` as weights).
+pub const TRAINER_DIR: &str = "trainer";
+pub const OPTIMIZER_FILE: &str = "trainer/optimizer.safetensors";
+pub const STATE_FILE: &str = "trainer/trainer_state.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -69,6 +72,8 @@ pub fn save(
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     weights::save(&partial, loaded)?;
+    let trainer_dir = partial.join(TRAINER_DIR);
+    std::fs::create_dir_all(&trainer_dir).map_err(io(&trainer_dir))?;
     let optimizer_path = partial.join(OPTIMIZER_FILE);
     let tensors: Vec<(String, Tensor)> =
         optimizer.state().into_iter().map(|(name, t)| (name, t.to_device(Device::Cpu))).collect();

@@ -3,6 +3,8 @@
 mod grpo;
 mod optim;
 mod policy;
+mod rollout;
+mod train;
 
 use std::path::PathBuf;
 
