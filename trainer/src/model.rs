@@ -106,6 +106,24 @@ pub fn training_kind(device: Device) -> Kind {
     if device.is_cuda() { Kind::BFloat16 } else { Kind::Float }
 }
 
+/// How parameters start out.
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    Random,
+    Zeros,
+}
+
+impl Fill {
+    fn linear(self, bias: bool) -> nn::LinearConfig {
+        match self {
+            Fill::Random => nn::LinearConfig { bias, ..Default::default() },
+            Fill::Zeros => {
+                nn::LinearConfig { ws_init: nn::Init::Const(0.0), bs_init: Some(nn::Init::Const(0.0)), bias }
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct RmsNorm {
     weight: Tensor,
@@ -137,12 +155,12 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+    fn new(vs: nn::Path, c: &LlamaConfig, fill: Fill) -> Self {
         let h = to_i64(c.hidden_size);
         let d = to_i64(c.head_dim());
         let (nh, nkv) = (to_i64(c.num_attention_heads), to_i64(c.num_key_value_heads));
-        let qkv = nn::LinearConfig { bias: c.attention_bias, ..Default::default() };
-        let no_bias = nn::LinearConfig { bias: false, ..Default::default() };
+        let qkv = fill.linear(c.attention_bias);
+        let no_bias = fill.linear(false);
         Self {
             q_proj: nn::linear(&vs / "q_proj", h, nh * d, qkv),
             k_proj: nn::linear(&vs / "k_proj", h, nkv * d, qkv),
@@ -182,9 +200,9 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+    fn new(vs: nn::Path, c: &LlamaConfig, fill: Fill) -> Self {
         let (h, f) = (to_i64(c.hidden_size), to_i64(c.intermediate_size));
-        let cfg = nn::LinearConfig { bias: false, ..Default::default() };
+        let cfg = fill.linear(false);
         Self {
             gate_proj: nn::linear(&vs / "gate_proj", h, f, cfg),
             up_proj: nn::linear(&vs / "up_proj", h, f, cfg),
@@ -206,16 +224,16 @@ struct Block {
 }
 
 impl Block {
-    fn new(vs: nn::Path, c: &LlamaConfig) -> Self {
+    fn new(vs: nn::Path, c: &LlamaConfig, fill: Fill) -> Self {
         Self {
             input_layernorm: RmsNorm::new(&vs / "input_layernorm", c.hidden_size, c.rms_norm_eps),
-            self_attn: Attention::new(&vs / "self_attn", c),
+            self_attn: Attention::new(&vs / "self_attn", c, fill),
             post_attention_layernorm: RmsNorm::new(
                 &vs / "post_attention_layernorm",
                 c.hidden_size,
                 c.rms_norm_eps,
             ),
-            mlp: Mlp::new(&vs / "mlp", c),
+            mlp: Mlp::new(&vs / "mlp", c, fill),
         }
     }
 
@@ -287,17 +305,31 @@ pub struct Llama {
 }
 
 impl Llama {
+    /// A randomly initialised model (embeddings N(0, 0.02), projections Kaiming-uniform).
     pub fn new(vs: nn::Path, config: &LlamaConfig) -> Self {
+        Self::with_fill(vs, config, Fill::Random)
+    }
+
+    /// A model whose parameters are zeros, to be overwritten by a checkpoint (skips the cost
+    /// of random initialisation).
+    pub fn zeroed(vs: nn::Path, config: &LlamaConfig) -> Self {
+        Self::with_fill(vs, config, Fill::Zeros)
+    }
+
+    fn with_fill(vs: nn::Path, config: &LlamaConfig, fill: Fill) -> Self {
         let m = &vs / "model";
         let (v, h) = (to_i64(config.vocab_size), to_i64(config.hidden_size));
-        let embed_cfg =
-            nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.02 }, ..Default::default() };
-        let embed_tokens = nn::embedding(&m / "embed_tokens", v, h, embed_cfg);
-        let layers = (0..config.num_hidden_layers).map(|i| Block::new(&m / "layers" / i, config)).collect();
+        let ws_init = match fill {
+            Fill::Random => nn::Init::Randn { mean: 0.0, stdev: 0.02 },
+            Fill::Zeros => nn::Init::Const(0.0),
+        };
+        let embed_tokens =
+            nn::embedding(&m / "embed_tokens", v, h, nn::EmbeddingConfig { ws_init, ..Default::default() });
+        let layers =
+            (0..config.num_hidden_layers).map(|i| Block::new(&m / "layers" / i, config, fill)).collect();
         let norm = RmsNorm::new(&m / "norm", config.hidden_size, config.rms_norm_eps);
-        let lm_head = (!config.tie_word_embeddings).then(|| {
-            nn::linear(&vs / "lm_head", h, v, nn::LinearConfig { bias: false, ..Default::default() })
-        });
+        let lm_head =
+            (!config.tie_word_embeddings).then(|| nn::linear(&vs / "lm_head", h, v, fill.linear(false)));
         Self { config: config.clone(), embed_tokens, layers, norm, lm_head }
     }
 
@@ -341,7 +373,7 @@ impl Llama {
         let h = self.norm.forward(hidden);
         match &self.lm_head {
             Some(head) => head.forward(&h),
-            None => h.matmul(&self.embed_tokens.ws.tr()),
+            None => h.linear(&self.embed_tokens.ws, None::<Tensor>),
         }
         .to_kind(Kind::Float)
     }

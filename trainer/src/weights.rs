@@ -251,7 +251,7 @@ fn build(
     mut fetch: impl FnMut(&str) -> Result<Tensor, WeightsError>,
 ) -> Result<Loaded, WeightsError> {
     let mut vs = nn::VarStore::new(device);
-    let model = Llama::new(vs.root(), &config);
+    let model = Llama::zeroed(vs.root(), &config);
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, mut var) in vars {

@@ -4,6 +4,7 @@ mod grpo;
 mod optim;
 mod policy;
 mod rollout;
+mod serve;
 mod train;
 
 use std::path::PathBuf;
@@ -24,11 +25,9 @@ pub fn smollm2_gguf() -> PathBuf {
     })
 }
 
-/// libtorch on this test machine's 2 cores: one intra-op thread per core, set once.
+/// One libtorch intra-op thread: libtest already runs a test per core, and OpenMP workers
+/// spinning on an oversubscribed machine are several times slower than one thread.
 pub fn init_threads() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        tch::set_num_threads(i32::try_from(cores).unwrap_or(1));
-    });
+    ONCE.call_once(|| tch::set_num_threads(1));
 }
