@@ -176,19 +176,25 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
     assert_eq!(endpoint.requests(), requests, "a resumed run sent requests");
 }
 
+/// The file `replies/python/synth-fixture-escape.1.0.md` tries to write.
+const ESCAPE_PROBE: &str = "/tmp/codegym-synth-escape-probe";
+
 #[test]
-fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_does_not_build() {
+fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_reaches_for_the_host() {
     let cli = Cli::new();
     let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/python"), request));
     let out = cli.scratch.path().join("synth-py");
     let problems = fixtures().join("problems-python.jsonl");
+    let _ = std::fs::remove_file(ESCAPE_PROBE);
     let funnel = synth(&cli, &endpoint, &problems, "python", &out, &["--repairs", "0"]);
 
     assert_eq!(funnel["problems"], 2, "{funnel:#}");
     let good = record(&funnel, "humaneval-121");
     assert_eq!(good["kept"], true, "{good:#}");
     assert_eq!(good["lang"], "python");
-    assert_dropped(&funnel, "synth-fixture-broken", "compile", "SyntaxError");
+    // Its module-level code ran while the component was built, inside the sandbox: no file.
+    assert_dropped(&funnel, "synth-fixture-escape", "compile", "FileNotFoundError");
+    assert!(!Path::new(ESCAPE_PROBE).exists(), "the Python file wrote {ESCAPE_PROBE} on the host");
 
     let trajectory = in_dir(&cli, &out, &["solve", "humaneval-121", "--seed", "3", "--json"]);
     assert_eq!(trajectory["outcome"]["kind"], "solved", "{trajectory}");
