@@ -99,11 +99,15 @@ impl Toolchain {
         }
     }
 
-    /// Build `source` as the `src/lib.rs` of crate `codegym-synth-<name>` in `dir` and
-    /// return the core module.
+    /// Build `source` as the `src/lib.rs` of crate `codegym-synth-<name>-<hash of dir>` in
+    /// `dir` and return the core module.
     pub fn build_rust(&self, name: &str, source: &str, dir: &Path) -> Result<Vec<u8>, BuildFailure> {
         let fatal = |what: &str, e: std::io::Error| BuildFailure::Fatal(format!("{what}: {e}"));
-        let package = format!("codegym-synth-{name}");
+        // The crate's directory in the name: two runs (two OUT directories) that synthesise
+        // the same problem share the target directory but never an output file.
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(dir, &mut hasher);
+        let package = format!("codegym-synth-{name}-{:016x}", std::hash::Hasher::finish(&hasher));
         std::fs::create_dir_all(dir.join("src")).map_err(|e| fatal("creating the crate", e))?;
         let manifest = self.manifest(&package).map_err(|e| fatal("reading the workspace manifest", e))?;
         std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| fatal("writing Cargo.toml", e))?;
