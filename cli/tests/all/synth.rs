@@ -40,9 +40,8 @@ fn recorded(replies: &Path, request: &Request) -> Http {
     let first = messages.first().and_then(|m| m["content"].as_str()).unwrap_or_default();
     let Some(id) = first.lines().find_map(|line| line.strip_prefix("# The problem: ")) else {
         // Not a request for an environment: the base model of the difficulty filter playing
-        // an episode. It answers 0 straight away, which is rarely right.
-        let done = ToolCall::new("Done", r#"{"answer": 0}"#);
-        return completion(&render_call(&done, ActionFormat::default()));
+        // an episode of the kept environment.
+        return completion(&render_call(&base_model_call(request, &messages), ActionFormat::default()));
     };
     let attempt = first
         .lines()
@@ -53,6 +52,36 @@ fn recorded(replies: &Path, request: &Request) -> Http {
     match std::fs::read_to_string(&file) {
         Ok(content) => completion(&content),
         Err(_) => Http::error(400, &format!("no recorded reply {}", file.display())),
+    }
+}
+
+/// The base model's next call in an episode of `humaneval-121`. Model `weak` answers 0
+/// straight away, which is rarely right; model `strong` reads every even position (the task
+/// statement gives the length, the observations so far the values) and submits the sum of
+/// the odd ones, which is always right.
+fn base_model_call(request: &Request, messages: &[Value]) -> ToolCall {
+    let texts: Vec<&str> = messages.iter().filter_map(|m| m["content"].as_str()).collect();
+    let length = texts.iter().find_map(|text| {
+        let rest = &text[text.find("A list of ")? + "A list of ".len()..];
+        rest.split(' ').next()?.parse::<usize>().ok()
+    });
+    let (Some(length), "strong") = (length, request.body["model"].as_str().unwrap_or_default()) else {
+        return ToolCall::new("Done", r#"{"answer": 0}"#);
+    };
+    // Observations look like `lst[4] = 17`.
+    let read: std::collections::BTreeMap<usize, i64> = texts
+        .iter()
+        .filter_map(|text| {
+            let (index, value) = text.strip_prefix("lst[")?.split_once("] = ")?;
+            Some((index.parse().ok()?, value.trim().parse().ok()?))
+        })
+        .collect();
+    match (0..length).step_by(2).find(|index| !read.contains_key(index)) {
+        Some(index) => ToolCall::new("Get", json!({ "index": index }).to_string()),
+        None => {
+            let sum: i64 = read.iter().filter(|(i, v)| *i % 2 == 0 && *v % 2 != 0).map(|(_, v)| v).sum();
+            ToolCall::new("Done", json!({ "answer": sum }).to_string())
+        }
     }
 }
 
@@ -119,7 +148,7 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
     let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/rust"), request));
     let out = cli.scratch.path().join("synth");
     let problems = fixtures().join("problems.jsonl");
-    let filter = ["--filter-model", "base", "--filter-samples", "4"];
+    let filter = ["--filter-model", "weak", "--filter-samples", "4"];
     let funnel =
         synth(&cli, &endpoint, &problems, "rust", &out, &[&["--repairs", "1"][..], &filter].concat());
 
@@ -163,7 +192,22 @@ fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage(
         .collect();
     assert_eq!(components, ["humaneval-121.wasm"]);
 
-    // Every command loads it with --env-dir.
+    // A base model that solves it: dropped by the difficulty filter.
+    let strong_out = cli.scratch.path().join("synth-strong");
+    let good_only = cli.scratch.path().join("good.jsonl");
+    let first_line = std::fs::read_to_string(&problems).expect("problems").lines().next().map(str::to_owned);
+    std::fs::write(&good_only, first_line.expect("a problem")).expect("write");
+    let strong = ["--repairs", "1", "--filter-model", "strong", "--filter-samples", "2"];
+    let dropped = synth(&cli, &endpoint, &good_only, "rust", &strong_out, &strong);
+    assert_dropped(
+        &dropped,
+        "humaneval-121",
+        "filter",
+        "the base model solved 2 of 2 medium tasks (100% > 25%)",
+    );
+    assert_eq!(record(&dropped, "humaneval-121")["attempts"][0]["stages"][4]["stage"], "oracle");
+
+    // Every command loads the kept one with --env-dir.
     let report = in_dir(&cli, &out, &["rollout", "--envs", "all", "--episodes", "3", "--json"]);
     assert_eq!(report["episodes"], 3, "{report}");
     assert_eq!(report["solved"], 3, "{report}");
