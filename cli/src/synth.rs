@@ -48,9 +48,10 @@ pub struct Args {
     /// Only the first N problems.
     #[arg(long)]
     limit: Option<usize>,
-    /// Configs each environment is verified on (over difficulties 0, 50 and 100).
-    #[arg(long, default_value_t = 30)]
-    configs: usize,
+    /// Configs each environment is verified on (over difficulties 0, 50 and 100); at least
+    /// the paper's 2×15.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(30..=3000))]
+    configs: u64,
     /// Seconds one build may take (cargo or componentize-py, all their processes).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     build_timeout: u64,
@@ -131,7 +132,7 @@ impl Args {
             k: usize::try_from(self.k).unwrap_or(1),
             repairs: usize::try_from(self.repairs).unwrap_or(0),
             concurrency: usize::try_from(self.concurrency).unwrap_or(1),
-            configs: self.configs,
+            configs: usize::try_from(self.configs).unwrap_or(30),
             sampling: Sampling { temperature: self.temperature, max_tokens: self.max_tokens },
             difficulty: base.as_ref().map(|_| DifficultyFilter {
                 samples: self.filter_samples,
