@@ -97,6 +97,14 @@ fn completion(content: &str) -> Http {
     )
 }
 
+/// A CLI, the test double serving `lang`'s recorded replies, and an output directory.
+fn start(lang: &'static str) -> (Cli, Endpoint, PathBuf) {
+    let cli = Cli::new();
+    let endpoint = Endpoint::start(move |request| recorded(&fixtures().join("replies").join(lang), request));
+    let out = cli.scratch.path().join(format!("synth-{lang}"));
+    (cli, endpoint, out)
+}
+
 fn synth(cli: &Cli, endpoint: &Endpoint, problems: &Path, lang: &str, out: &Path, extra: &[&str]) -> Value {
     let problems = problems.to_str().expect("utf-8 path");
     let out = out.to_str().expect("utf-8 path");
@@ -144,9 +152,7 @@ fn assert_dropped(funnel: &Value, name: &str, stage: &str, reason: &str) {
 
 #[test]
 fn synth_keeps_the_good_rust_environment_and_drops_each_flawed_one_at_its_stage() {
-    let cli = Cli::new();
-    let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/rust"), request));
-    let out = cli.scratch.path().join("synth");
+    let (cli, endpoint, out) = start("rust");
     let problems = fixtures().join("problems.jsonl");
     let filter = ["--filter-model", "weak", "--filter-samples", "4"];
     let funnel =
@@ -225,9 +231,7 @@ const ESCAPE_PROBE: &str = "/tmp/codegym-synth-escape-probe";
 
 #[test]
 fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_reaches_for_the_host() {
-    let cli = Cli::new();
-    let endpoint = Endpoint::start(|request| recorded(&fixtures().join("replies/python"), request));
-    let out = cli.scratch.path().join("synth-py");
+    let (cli, endpoint, out) = start("python");
     let problems = fixtures().join("problems-python.jsonl");
     let _ = std::fs::remove_file(ESCAPE_PROBE);
     let funnel = synth(&cli, &endpoint, &problems, "python", &out, &["--repairs", "0"]);
