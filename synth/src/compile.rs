@@ -125,6 +125,19 @@ impl Toolchain {
                     BuildFailure::Fatal(format!("locking the crate: {e}"))
                 }
             })?;
+            // Nothing but the crate itself may be new.
+            let read =
+                |path: &Path| std::fs::read_to_string(path).map_err(|e| fatal("reading a lock file", e));
+            let (ours, theirs) = (read(&self.workspace.join("Cargo.lock"))?, read(&lock)?);
+            let ours = locked_packages(&ours);
+            if let Some((name, version)) =
+                locked_packages(&theirs).into_iter().find(|p| p.0 != package && !ours.contains(p))
+            {
+                let _ = std::fs::remove_file(&lock);
+                return Err(BuildFailure::Fatal(format!(
+                    "locking the crate would add {name} {version}, which the workspace's Cargo.lock does not have"
+                )));
+            }
         }
         let config = self.workspace.join(".cargo/config.toml");
         let mut line: Vec<OsString> = vec![cargo()];
@@ -222,6 +235,22 @@ fn section<'a>(manifest: &'a str, header: &str) -> Option<&'a str> {
     Some(&manifest[start..start + header.len() + 1 + end])
 }
 
+/// `(name, version)` of every `[[package]]` in a lock file.
+fn locked_packages(lock: &str) -> std::collections::BTreeSet<(&str, &str)> {
+    fn value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+        line.strip_prefix(key)?.strip_prefix(" = \"")?.strip_suffix('"')
+    }
+    lock.split("[[package]]")
+        .skip(1)
+        .filter_map(|entry| {
+            let mut lines = entry.lines();
+            let name = lines.find_map(|line| value(line, "name"))?;
+            let version = lines.find_map(|line| value(line, "version"))?;
+            Some((name, version))
+        })
+        .collect()
+}
+
 /// The lines of a failed build's stderr a model can act on: cargo's progress lines left out.
 fn compiler_errors(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
@@ -240,6 +269,14 @@ fn compiler_errors(stderr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::section;
+
+    #[test]
+    fn locked_packages_are_read_by_name_and_version() {
+        let lock = "version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"x\"\n\n\
+                    [[package]]\nname = \"b\"\nversion = \"0.2.1\"\ndependencies = [\n \"a\",\n]\n";
+        let packages: Vec<(&str, &str)> = super::locked_packages(lock).into_iter().collect();
+        assert_eq!(packages, [("a", "1.0.0"), ("b", "0.2.1")]);
+    }
 
     #[test]
     fn section_is_cut_at_the_next_header() {
