@@ -1,5 +1,6 @@
 //! codegym-trainer integration tests: one binary, a module per area.
 
+mod cli;
 mod grpo;
 mod optim;
 mod policy;

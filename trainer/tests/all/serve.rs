@@ -1,0 +1,98 @@
+//! The OpenAI-compatible endpoint on a real socket, with a tiny random policy.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use codegym_trainer::serve::{ServeState, serve};
+use serde_json::{Value, json};
+
+use crate::rollout::tiny_model;
+
+/// A server on 127.0.0.1 (a free port) until the returned sender is dropped.
+fn start() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
+    let (dir, policy) = tiny_model(9);
+    let state = Arc::new(ServeState {
+        policy: Mutex::new(policy),
+        name: "tiny".into(),
+        default_max_tokens: 5,
+        context_limit: 256,
+        seed: 0,
+        requests: AtomicU64::new(0),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready.send(listener.local_addr().unwrap()).unwrap();
+            serve(listener, state, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let address = address.recv().unwrap();
+    (format!("http://{address}/v1"), stop, dir)
+}
+
+fn post(url: &str, body: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.post(url).header("content-type", "application/json").send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[test]
+fn chat_completions_render_generate_and_count() {
+    let (base, _stop, _dir) = start();
+    let url = format!("{base}/chat/completions");
+    let body = json!({
+        "model": "tiny",
+        "messages": [{"role": "system", "content": "Answer 7."}, {"role": "user", "content": "The number is 7."}],
+        "max_tokens": 3,
+        "temperature": 1.0,
+        "seed": 4,
+    });
+    let (status, reply) = post(&url, &body.to_string());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["object"], "chat.completion");
+    assert_eq!(reply["model"], "tiny");
+    let choice = &reply["choices"][0];
+    assert_eq!(choice["message"]["role"], "assistant");
+    assert!(choice["message"]["content"].is_string());
+    assert!(["stop", "length"].contains(&choice["finish_reason"].as_str().unwrap()));
+    let usage = &reply["usage"];
+    let (prompt, completion) =
+        (usage["prompt_tokens"].as_u64().unwrap(), usage["completion_tokens"].as_u64().unwrap());
+    // <|im_start|> <unk> \n <unk> 7 <unk> <|im_end|> \n, twice, then the assistant header.
+    assert!(prompt > 10 && (1..=3).contains(&completion), "{usage}");
+    assert_eq!(usage["total_tokens"].as_u64().unwrap(), prompt + completion);
+    // A fixed seed reproduces the reply.
+    let (_, again) = post(&url, &body.to_string());
+    assert_eq!(again["choices"][0]["message"]["content"], choice["message"]["content"]);
+
+    let models: Value = ureq::get(&format!("{base}/models")).call().unwrap().body_mut().read_json().unwrap();
+    assert_eq!(models["data"][0]["id"], "tiny");
+}
+
+#[test]
+fn bad_requests_get_openai_errors() {
+    let (base, _stop, _dir) = start();
+    let url = format!("{base}/chat/completions");
+    for body in [
+        "not json".to_owned(),
+        json!({"messages": []}).to_string(),
+        json!({"messages": [{"role": "user", "content": "hi"}], "top_p": 0}).to_string(),
+        // Over the 256-token context: digits and newlines are a token each.
+        json!({"messages": [{"role": "user", "content": "7\n".repeat(150)}]}).to_string(),
+    ] {
+        let (status, reply) = post(&url, &body);
+        assert_eq!(status, 400, "{body}: {reply}");
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        assert!(reply["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
