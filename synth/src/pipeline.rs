@@ -509,9 +509,17 @@ impl Attempt<'_> {
                 Ok(bytes) => break bytes,
                 Err(BuildFailure::Fatal(reason)) => return self.fail(Stage::Compile, since, reason),
                 Err(BuildFailure::Errors(errors)) if self.record.repairs >= self.synth.options.repairs => {
-                    let first = errors.lines().find(|line| line.contains("error")).unwrap_or_default();
-                    let reason =
-                        format!("does not build after {} repairs: {first}\n{errors}", self.record.repairs);
+                    // The line that says what broke: rustc's first error, Python's last
+                    // exception (a traceback ends with its cause).
+                    let headline = match lang {
+                        Lang::Rust => errors.lines().find(|line| line.contains("error")),
+                        Lang::Python => errors.lines().rfind(|line| line.contains("Error:")),
+                    };
+                    let reason = format!(
+                        "does not build after {} repairs: {}\n{errors}",
+                        self.record.repairs,
+                        headline.unwrap_or_default().trim()
+                    );
                     return self.fail(Stage::Compile, since, reason);
                 }
                 Err(BuildFailure::Errors(errors)) => {

@@ -241,7 +241,12 @@ fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_reaches_for_the
     assert_eq!(good["kept"], true, "{good:#}");
     assert_eq!(good["lang"], "python");
     // Its module-level code ran while the component was built, inside the sandbox: no file.
-    assert_dropped(&funnel, "synth-fixture-escape", "compile", "FileNotFoundError");
+    assert_dropped(
+        &funnel,
+        "synth-fixture-escape",
+        "compile",
+        "does not build after 0 repairs: FileNotFoundError: [Errno 44] No such file or directory",
+    );
     assert!(!Path::new(ESCAPE_PROBE).exists(), "the Python file wrote {ESCAPE_PROBE} on the host");
 
     let trajectory = in_dir(&cli, &out, &["solve", "humaneval-121", "--seed", "3", "--json"]);
