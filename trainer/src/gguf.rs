@@ -252,7 +252,7 @@ impl Gguf {
             return Ok(0..0);
         };
         let count = info.elements();
-        if count % block != 0 {
+        if !count.is_multiple_of(block) {
             return Err(GgufError::BlockSize { name: info.name.clone(), count, block });
         }
         let start = (self.data_start as u64).saturating_add(info.offset);

@@ -167,7 +167,7 @@ fn kv_cache_generation_matches_full_recompute() {
     let m = &*smollm2();
     let prompt = user_prompt(m, "Write a haiku about rust.");
     let n = 12;
-    let cached = &generate(&m.model, &m.tokenizer, &[prompt.clone()], &greedy(n), &mut rng(0))[0];
+    let cached = &generate(&m.model, &m.tokenizer, std::slice::from_ref(&prompt), &greedy(n), &mut rng(0))[0];
     let mut seq = prompt.clone();
     let mut fresh = Vec::new();
     for _ in 0..n {
