@@ -71,7 +71,9 @@ impl Value {
 
     pub fn as_f64(&self) -> Option<f64> {
         match *self {
-            Value::F32(v) => Some(v.into()),
+            // The shortest decimal that round-trips the f32 (1e-5, not 9.99999974e-6): the
+            // value the file's writer meant.
+            Value::F32(v) => Some(v.to_string().parse().unwrap_or(v.into())),
             Value::F64(v) => Some(v),
             _ => self.as_u64().map(|v| v as f64),
         }

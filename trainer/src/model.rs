@@ -55,9 +55,13 @@ fn default_max_position_embeddings() -> usize {
 }
 
 impl LlamaConfig {
-    /// Parses a Hugging Face `config.json` (llama or qwen2).
+    /// Parses a Hugging Face `config.json` (llama or qwen2). RoPE scaling schemes are refused
+    /// rather than ignored, since ignoring one would silently change the model.
     pub fn from_hf_json(text: &str) -> Result<Self, serde_json::Error> {
         let value: serde_json::Value = serde_json::from_str(text)?;
+        if value.get("rope_scaling").is_some_and(|v| !v.is_null()) {
+            return Err(serde::de::Error::custom("rope_scaling is not supported"));
+        }
         let mut config: Self = serde_json::from_value(value.clone())?;
         if config.model_type == "qwen2" && value.get("attention_bias").is_none() {
             config.attention_bias = true;
@@ -65,14 +69,19 @@ impl LlamaConfig {
         Ok(config)
     }
 
-    /// The `config.json` a Hugging Face loader reads back as this model.
+    /// The `config.json` a Hugging Face loader reads back as this model (parameters in f32).
     pub fn to_hf_json(&self) -> String {
+        self.hf_json("float32")
+    }
+
+    /// The `config.json`, naming the parameters' dtype (`float32`, `bfloat16`).
+    pub(crate) fn hf_json(&self, torch_dtype: &str) -> String {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             let arch = if self.model_type == "qwen2" { "Qwen2ForCausalLM" } else { "LlamaForCausalLM" };
             map.insert("architectures".into(), serde_json::json!([arch]));
             map.insert("hidden_act".into(), "silu".into());
-            map.insert("torch_dtype".into(), "float32".into());
+            map.insert("torch_dtype".into(), torch_dtype.into());
         }
         serde_json::to_string_pretty(&value).unwrap_or_default()
     }
@@ -335,6 +344,11 @@ impl Llama {
 
     pub fn config(&self) -> &LlamaConfig {
         &self.config
+    }
+
+    /// The parameters' dtype.
+    pub fn kind(&self) -> Kind {
+        self.embed_tokens.ws.kind()
     }
 
     /// The device the parameters live on.

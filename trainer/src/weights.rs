@@ -69,8 +69,13 @@ pub fn save(dir: &Path, loaded: &Loaded) -> Result<(), WeightsError> {
         move |source| WeightsError::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let torch_dtype = match loaded.model.kind() {
+        Kind::BFloat16 => "bfloat16",
+        Kind::Half => "float16",
+        _ => "float32",
+    };
     let config_path = dir.join("config.json");
-    std::fs::write(&config_path, loaded.config.to_hf_json()).map_err(io(&config_path))?;
+    std::fs::write(&config_path, loaded.config.hf_json(torch_dtype)).map_err(io(&config_path))?;
 
     let mut vars: Vec<(String, Tensor)> = loaded.vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use codegym_core::{ChatMessage, ChatToolCall, Role};
 use codegym_trainer::generate::{Finish, SamplingParams, generate};
 use codegym_trainer::gguf::Gguf;
+use codegym_trainer::model::{Llama, LlamaConfig};
 use codegym_trainer::weights::{self, Loaded, WeightsError};
 use rand::SeedableRng;
 use tch::{Device, Kind, Tensor};
@@ -283,9 +284,9 @@ fn bad_files_give_clear_errors() {
     assert!(err.to_string().contains("blk.0.attn_q.weight"), "{err}");
 
     // A shape mismatch: a safetensors directory whose config is wider than its tensors.
-    let mut config = codegym_trainer::model::LlamaConfig::tiny(40);
+    let mut config = LlamaConfig::tiny(40);
     let vs = tch::nn::VarStore::new(Device::Cpu);
-    let model = codegym_trainer::model::Llama::new(vs.root(), &config);
+    let model = Llama::new(vs.root(), &config);
     let small = Loaded { config: config.clone(), vs, model, tokenizer: m.tokenizer.clone() };
     let st_dir = dir.path().join("hf");
     weights::save(&st_dir, &small).expect("save");
@@ -294,4 +295,106 @@ fn bad_files_give_clear_errors() {
     let err = weights::load(&st_dir, Device::Cpu).expect_err("shape");
     assert!(matches!(err, WeightsError::ShapeMismatch { .. }), "{err}");
     assert!(err.to_string().contains("mlp"), "{err}");
+}
+
+/// Logits of `rows` one at a time, each [T_i, V].
+fn alone(model: &Llama, rows: &[Vec<u32>]) -> Vec<Tensor> {
+    rows.iter()
+        .map(|r| {
+            let (t, m) = batch(std::slice::from_ref(r), 0);
+            model.forward(&t, &m).get(0)
+        })
+        .collect()
+}
+
+#[test]
+fn padding_left_or_right_leaves_real_positions_unchanged() {
+    crate::init_threads();
+    tch::manual_seed(1);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = Llama::new(vs.root(), &LlamaConfig::tiny(50));
+    let rows = vec![vec![3, 14, 15, 9, 2], vec![6, 5, 3, 5, 8, 9, 7, 9]];
+    let single = alone(&model, &rows);
+
+    let (tokens, mask) = batch(&rows, 0);
+    let right = model.forward(&tokens, &mask);
+    assert_eq!(right.size(), [2, 8, 50]);
+    for (i, s) in single.iter().enumerate() {
+        let n = s.size()[0];
+        assert!(right.get(i as i64).narrow(0, 0, n).allclose(s, 1e-5, 1e-5, false), "row {i}");
+    }
+
+    // Left padding: positions count real tokens, so the short row's logits are the same.
+    let tokens = Tensor::from_slice(&[0i64, 0, 0, 3, 14, 15, 9, 2]).view([1, 8]);
+    let mask = Tensor::from_slice(&[0i64, 0, 0, 1, 1, 1, 1, 1]).view([1, 8]);
+    let left = model.forward(&tokens, &mask).get(0).narrow(0, 3, 5);
+    assert!(left.allclose(&single[0], 1e-5, 1e-5, false));
+
+    // token_logprobs is log_softmax of the logits at the next token.
+    let (tokens, mask) = batch(&rows, 0);
+    let lp = model.token_logprobs(&tokens, &mask);
+    assert_eq!(lp.size(), [2, 7]);
+    let expected = right.log_softmax(-1, Kind::Float).narrow(1, 0, 7).gather(
+        -1,
+        &tokens.narrow(1, 1, 7).unsqueeze(-1),
+        false,
+    );
+    assert!(lp.allclose(&expected.squeeze_dim(-1), 1e-5, 1e-5, false));
+    // And it is differentiable.
+    lp.sum(Kind::Float).backward();
+    let grad = vs.variables()["model.embed_tokens.weight"].grad();
+    assert!(f64::try_from(grad.abs().sum(Kind::Float)).expect("scalar") > 0.0);
+}
+
+#[test]
+fn qwen2_style_checkpoint_round_trips_with_biases_and_an_untied_head() {
+    crate::init_threads();
+    let tokenizer = smollm2().tokenizer.clone();
+    let config = LlamaConfig {
+        model_type: "qwen2".into(),
+        attention_bias: true,
+        tie_word_embeddings: false,
+        ..LlamaConfig::tiny(50)
+    };
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = Llama::new(vs.root(), &config);
+    let names = vs.variables();
+    assert!(names.contains_key("model.layers.1.self_attn.k_proj.bias"));
+    assert!(names.contains_key("lm_head.weight"));
+    assert!(!names.contains_key("model.layers.1.self_attn.o_proj.bias"));
+    let original = Loaded { config: config.clone(), vs, model, tokenizer };
+    let dir = tempfile::tempdir().expect("tempdir");
+    weights::save(dir.path(), &original).expect("save");
+
+    // Qwen2's own config.json has no attention_bias key: the architecture implies it.
+    let text = std::fs::read_to_string(dir.path().join("config.json")).expect("config");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(json["architectures"][0], "Qwen2ForCausalLM");
+    json.as_object_mut().expect("object").remove("attention_bias");
+    std::fs::write(dir.path().join("config.json"), json.to_string()).expect("write");
+
+    let back = weights::load(dir.path(), Device::Cpu).expect("load");
+    assert_eq!(back.config, config);
+    let (tokens, mask) = batch(&[vec![1, 2, 3, 4, 5, 6]], 0);
+    assert!(original.model.forward(&tokens, &mask).equal(&back.model.forward(&tokens, &mask)));
+}
+
+#[test]
+fn hf_config_json_matches_the_gguf_metadata() {
+    // SmolLM2-135M-Instruct's config.json as published (abridged to the keys that matter).
+    let text = r#"{"architectures": ["LlamaForCausalLM"], "attention_bias": false, "bos_token_id": 1,
+        "eos_token_id": 2, "hidden_act": "silu", "hidden_size": 576, "intermediate_size": 1536,
+        "max_position_embeddings": 8192, "model_type": "llama", "num_attention_heads": 9,
+        "num_hidden_layers": 30, "num_key_value_heads": 3, "pad_token_id": 2, "rms_norm_eps": 1e-05,
+        "rope_scaling": null, "rope_theta": 100000, "tie_word_embeddings": true,
+        "torch_dtype": "bfloat16", "vocab_size": 49152}"#;
+    let hf = LlamaConfig::from_hf_json(text).expect("parse");
+    let gguf = weights::config_from_gguf(&Gguf::open(&smollm2_gguf()).expect("open")).expect("config");
+    assert_eq!(hf, gguf);
+    assert_eq!(hf.head_dim(), 64);
+
+    let scaled =
+        text.replace(r#""rope_scaling": null"#, r#""rope_scaling": {"rope_type": "llama3", "factor": 8.0}"#);
+    let err = LlamaConfig::from_hf_json(&scaled).expect_err("rope scaling");
+    assert!(err.to_string().contains("rope_scaling"), "{err}");
 }
