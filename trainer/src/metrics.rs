@@ -173,41 +173,141 @@ pub fn quarter_means(history: &[StepMetrics]) -> (f64, f64) {
     (mean(&rewards[..quarter]), mean(&rewards[rewards.len() - quarter..]))
 }
 
-/// Mean reward per step (blue) and its running mean over 5 steps (red), reward axis 0..=1
-/// with ticks every 0.1 (light grid) and 0.5 (dark); one vertical tick every 10 steps.
+/// Mean reward per step (blue) and its running mean over 5 steps (red). The reward axis
+/// runs from 0 to the larger of 1 and the highest reward, with a grid line every tenth
+/// (darker at the middle and the top); steps carry a labelled tick at round intervals.
+/// Labels are drawn as seven-segment digits, so no font is needed.
 pub fn plot_curve(history: &[StepMetrics], path: &Path) -> Result<(), MetricsError> {
     use plotters::prelude::*;
 
-    let plot_error = |message: String| MetricsError::Plot { path: path.to_owned(), message };
+    let plot_error =
+        |e: DrawingAreaErrorKind<_>| MetricsError::Plot { path: path.to_owned(), message: e.to_string() };
+    let (width, height) = (800i32, 480i32);
     let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| plot_error(e.to_string()))?;
+    root.fill(&WHITE).map_err(plot_error)?;
+    // The plot's box inside the image: room for labels on the left and below.
+    let (left, top, right, bottom) = (50, 15, width - 20, height - 35);
     let steps = history.last().map_or(1, |m| m.step.max(1));
     let max_reward = history.iter().map(|m| m.mean_reward).fold(1.0f64, f64::max);
-    let area = root.margin(20, 20, 20, 20);
-    let (width, height) = area.dim_in_pixel();
-    let x = |step: f64| (step / steps as f64 * f64::from(width.saturating_sub(1))) as i32;
-    let y = |reward: f64| ((1.0 - reward / max_reward) * f64::from(height.saturating_sub(1))) as i32;
+    let x = |step: f64| left + (step / steps as f64 * f64::from(right - left)) as i32;
+    let y = |reward: f64| bottom - (reward / max_reward * f64::from(bottom - top)) as i32;
+    let line = |points: Vec<(i32, i32)>, style: ShapeStyle| root.draw(&PathElement::new(points, style));
     for tenth in 0..=10 {
         let level = f64::from(tenth) / 10.0 * max_reward;
         let color = if tenth % 5 == 0 { RGBColor(150, 150, 150) } else { RGBColor(225, 225, 225) };
-        area.draw(&PathElement::new(vec![(0, y(level)), (x(steps as f64), y(level))], color))
-            .map_err(|e| plot_error(e.to_string()))?;
+        line(vec![(left, y(level)), (right, y(level))], color.into()).map_err(plot_error)?;
+        if tenth % 5 == 0 {
+            let label = format!("{level:.1}");
+            draw_label(&root, &label, left - 8 - label_width(&label), y(level) - 6).map_err(plot_error)?;
+        }
     }
-    for step in (0..=steps).step_by(10) {
+    line(vec![(left, top), (left, bottom)], BLACK.into()).map_err(plot_error)?;
+    let spacing = tick_spacing(steps);
+    for step in (0..=steps).step_by(usize::try_from(spacing).unwrap_or(1)) {
         let px = x(step as f64);
-        area.draw(&PathElement::new(vec![(px, y(0.0)), (px, y(0.0) + 6)], BLACK))
-            .map_err(|e| plot_error(e.to_string()))?;
+        line(vec![(px, bottom), (px, bottom + 6)], BLACK.into()).map_err(plot_error)?;
+        let label = step.to_string();
+        draw_label(&root, &label, px - label_width(&label) / 2, bottom + 12).map_err(plot_error)?;
     }
     let points: Vec<(i32, i32)> = history.iter().map(|m| (x(m.step as f64), y(m.mean_reward))).collect();
-    area.draw(&PathElement::new(points, BLUE.stroke_width(2))).map_err(|e| plot_error(e.to_string()))?;
+    line(points, BLUE.stroke_width(2)).map_err(plot_error)?;
     let running: Vec<(i32, i32)> = history
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let window = &history[i.saturating_sub(4)..=i];
-            (x(m.step as f64), y(mean(&window.iter().map(|w| w.mean_reward).collect::<Vec<_>>())))
+            let window: Vec<f64> = history[i.saturating_sub(4)..=i].iter().map(|w| w.mean_reward).collect();
+            (x(m.step as f64), y(mean(&window)))
         })
         .collect();
-    area.draw(&PathElement::new(running, RED.stroke_width(2))).map_err(|e| plot_error(e.to_string()))?;
-    root.present().map_err(|e| plot_error(e.to_string()))
+    line(running, RED.stroke_width(2)).map_err(plot_error)?;
+    root.present().map_err(plot_error)
+}
+
+/// 1, 2 or 5 times a power of ten, so that `steps` gets at most 10 ticks.
+fn tick_spacing(steps: u64) -> u64 {
+    let mut unit = 1;
+    loop {
+        for factor in [1, 2, 5] {
+            if steps / (unit * factor) <= 10 {
+                return unit * factor;
+            }
+        }
+        unit *= 10;
+    }
+}
+
+/// Pixels per segment unit of the digits: a digit is 2 units wide and 4 high.
+const GLYPH_SCALE: i32 = 3;
+
+fn label_width(text: &str) -> i32 {
+    i32::try_from(text.len()).unwrap_or(0) * 3 * GLYPH_SCALE
+}
+
+/// A stroke from one point to another, in glyph units.
+type Segment = ((i32, i32), (i32, i32));
+
+/// The segments of a seven-segment digit, in units of a 2 × 4 box (y down).
+fn segments(c: char) -> &'static [Segment] {
+    const A: Segment = ((0, 0), (2, 0));
+    const B: Segment = ((2, 0), (2, 2));
+    const C: Segment = ((2, 2), (2, 4));
+    const D: Segment = ((0, 4), (2, 4));
+    const E: Segment = ((0, 2), (0, 4));
+    const F: Segment = ((0, 0), (0, 2));
+    const G: Segment = ((0, 2), (2, 2));
+    const DOT: Segment = ((1, 4), (1, 4));
+    match c {
+        '0' => &[A, B, C, D, E, F],
+        '1' => &[B, C],
+        '2' => &[A, B, G, E, D],
+        '3' => &[A, B, G, C, D],
+        '4' => &[F, G, B, C],
+        '5' => &[A, F, G, C, D],
+        '6' => &[A, F, G, E, D, C],
+        '7' => &[A, B, C],
+        '8' => &[A, B, C, D, E, F, G],
+        '9' => &[A, B, C, D, F, G],
+        '.' => &[DOT],
+        _ => &[],
+    }
+}
+
+fn draw_label<DB: plotters::prelude::DrawingBackend>(
+    area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    text: &str,
+    x: i32,
+    y: i32,
+) -> Result<(), plotters::prelude::DrawingAreaErrorKind<DB::ErrorType>> {
+    use plotters::prelude::*;
+    for (i, c) in text.chars().enumerate() {
+        let origin = x + i32::try_from(i).unwrap_or(0) * 3 * GLYPH_SCALE;
+        for &((x0, y0), (x1, y1)) in segments(c) {
+            let from = (origin + x0 * GLYPH_SCALE, y + y0 * GLYPH_SCALE);
+            // A dot is a segment of length 0: give it a pixel of height.
+            let to = (origin + x1 * GLYPH_SCALE, y + y1 * GLYPH_SCALE - i32::from(x0 == x1 && y0 == y1));
+            area.draw(&PathElement::new(vec![from, to], BLACK.stroke_width(2)))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_at_most_ten() {
+        let spacings: Vec<u64> = [1, 10, 11, 25, 100, 101, 250, 999, 5000].map(tick_spacing).to_vec();
+        assert_eq!(spacings, [1, 1, 2, 5, 10, 10, 50, 100, 500]);
+    }
+
+    #[test]
+    fn quarters_of_a_short_history_have_a_step_each() {
+        let history: Vec<StepMetrics> = [0.0, 0.5, 1.0]
+            .iter()
+            .map(|&r| StepMetrics { mean_reward: r, ..StepMetrics::default() })
+            .collect();
+        assert_eq!(quarter_means(&history), (0.0, 1.0));
+        assert_eq!(quarter_means(&[]), (0.0, 0.0));
+    }
 }

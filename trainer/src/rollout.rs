@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use codegym_core::{ActionFormat, ChatMessage, Role, parse_action, render_observation, render_prompt};
-use codegym_host::{Env, Episode, Limits, Outcome};
+use codegym_host::{Env, Episode, Outcome};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
@@ -164,7 +164,7 @@ pub fn rollout(
         let env_config = task.env.sample_config(task.seed, task.difficulty).map_err(start_error)?;
         let mut episodes = Vec::with_capacity(group_size);
         for _ in 0..group_size {
-            episodes.push(task.env.start_with(&env_config, Limits::default()).map_err(start_error)?);
+            episodes.push(task.env.start(&env_config).map_err(start_error)?);
         }
         batch.env_time += env_started.elapsed();
         for episode in episodes {
