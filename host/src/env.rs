@@ -190,7 +190,7 @@ impl Env {
         let (instance, result) =
             call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| b.call_oracle_start(s, task))?;
         result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
-        Ok(OracleSession { env: self.clone(), instance: Some(instance) })
+        Ok(OracleSession { env: self.clone(), instance: Some(instance), fault: None })
     }
 }
 
@@ -241,6 +241,7 @@ fn instantiate(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Resu
 pub struct OracleSession {
     env: Env,
     instance: Option<Instance>,
+    fault: Option<FaultKind>,
 }
 
 impl OracleSession {
@@ -253,10 +254,20 @@ impl OracleSession {
         });
         match result {
             Ok(Some(call)) => Some(ToolCall { name: call.name, arguments: call.arguments }),
-            Ok(None) | Err(_) => {
+            Ok(None) => {
                 self.instance = None;
                 None
             }
+            Err(fault) => {
+                self.instance = None;
+                self.fault = Some(fault);
+                None
+            }
         }
+    }
+
+    /// Why the oracle stopped early, if a call into it faulted (fuel, time, a trap).
+    pub fn fault(&self) -> Option<FaultKind> {
+        self.fault
     }
 }

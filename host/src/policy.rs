@@ -56,6 +56,13 @@ impl Policy for OraclePolicy {
     }
 }
 
+impl OraclePolicy {
+    /// Why the oracle stopped early, if a call into it faulted.
+    pub fn fault(&self) -> Option<codegym_core::FaultKind> {
+        self.session.as_ref()?.fault()
+    }
+}
+
 /// Random tools with schema-shaped random arguments: a fuzzer for environments and a
 /// baseline for agents. Calls `Done` rarely, so episodes usually run to the step limit.
 pub struct RandomPolicy {

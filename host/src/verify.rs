@@ -174,17 +174,22 @@ pub fn verify_env(env: &Env, configs: usize) -> Result<(), Rejection> {
     let mut medium_runs = Vec::new();
     for probe in &probes {
         let job = Job { env: env.clone(), seed: probe.seed, difficulty: probe.difficulty };
-        let (trajectory, _) = run_episode(&job, &mut OraclePolicy::default(), env.limits())
+        let mut oracle = OraclePolicy::default();
+        let (trajectory, _) = run_episode(&job, &mut oracle, env.limits())
             .map_err(|error| (Stage::Oracle, format!("{}: {error}", probe.name())))?;
         if !trajectory.outcome.is_solved() {
             let last = trajectory.steps.last().map_or("", |s| s.observation.as_str());
+            // An oracle that faulted stops without a call, which the episode records as abandoned.
+            let fault =
+                oracle.fault().map(|kind| format!(" (the oracle itself faulted: {})", kind.describe()));
             return Err((
                 Stage::Oracle,
                 format!(
-                    "{}: oracle ended with {} after {} calls (last observation: {})",
+                    "{}: oracle ended with {} after {} calls{} (last observation: {})",
                     probe.name(),
                     trajectory.outcome.as_str(),
                     trajectory.steps.len(),
+                    fault.unwrap_or_default(),
                     clip(last, 160)
                 ),
             ));

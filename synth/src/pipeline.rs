@@ -584,14 +584,7 @@ impl Attempt<'_> {
         if let Err((stage, reason)) = codegym_host::verify_env(&env, self.synth.options.configs) {
             let failed = Stage::of_verify(stage);
             passed_before(self, failed);
-            // The host ends an oracle that faults (fuel, time, trap) the same way as one that
-            // stops early, so say what "abandoned" can mean.
-            let hint = if stage == codegym_host::Stage::Oracle && reason.contains("ended with abandoned") {
-                " (the oracle stopped without calling Done: it ran out of fuel or time, trapped, or gave up)"
-            } else {
-                ""
-            };
-            return self.fail(failed, since, format!("{}: {reason}{hint}", stage.describe()));
+            return self.fail(failed, since, format!("{}: {reason}", stage.describe()));
         }
         passed_before(self, Stage::Oracle);
         self.pass(Stage::Oracle, since);
