@@ -89,9 +89,10 @@ fn generate_inner(
     let tokens = Tensor::from_slice(&ids).view([b, w]).to_device(device);
     let mask = Tensor::from_slice(&mask).view([b, w]).to_device(device);
 
-    let mut cache = KvCache::new(model.config());
+    let mut cache = KvCache::with_capacity(model.config(), width + params.max_tokens);
     let mut logits = model.forward_cached(&tokens, &mask, &mut cache);
     let eos = tokenizer.eos_ids();
+    let stop_window = params.stop.iter().map(String::len).max().unwrap_or(0) + 2;
     let step_mask = Tensor::ones([b, 1], (Kind::Int64, device));
     for step in 0..params.max_tokens {
         let next = sample(&logits, params, rng);
@@ -105,11 +106,16 @@ fn generate_inner(
                 g.finish = Finish::Stop;
                 active[i] = false;
             } else if !params.stop.is_empty() {
-                let text = tokenizer.decode(&g.tokens);
-                if let Some(end) = stop_end(&text, &params.stop) {
-                    g.text = text[..end].to_string();
-                    g.finish = Finish::Stop;
-                    active[i] = false;
+                // A stop string completed by this token lies within its last `stop_window`
+                // tokens (each is at least one byte); decode everything only on a hit.
+                let tail = &g.tokens[g.tokens.len().saturating_sub(stop_window)..];
+                if stop_end(&tokenizer.decode(tail), &params.stop).is_some() {
+                    let text = tokenizer.decode(&g.tokens);
+                    if let Some(end) = stop_end(&text, &params.stop) {
+                        g.text = text[..end].to_string();
+                        g.finish = Finish::Stop;
+                        active[i] = false;
+                    }
                 }
             }
         }

@@ -182,7 +182,7 @@ impl Attention {
     }
 
     /// `x`: [B,T,H]; `mask`: [B,1,T,S] bool (true = may attend); `cache`: this layer's keys and
-    /// values so far ([B,KV,S-T,D]), extended in place.
+    /// values so far (S-T slots), extended in place.
     fn forward(&self, x: &Tensor, rope: &Rope, mask: &Tensor, cache: Option<&mut LayerCache>) -> Tensor {
         let (b, t, _) = x.size3().unwrap_or_default();
         let heads = |y: Tensor, n: i64| y.view([b, t, n, self.head_dim]).transpose(1, 2);
@@ -190,11 +190,7 @@ impl Attention {
         let mut k = rope.apply(&heads(self.k_proj.forward(x), self.n_kv_heads));
         let mut v = heads(self.v_proj.forward(x), self.n_kv_heads);
         if let Some(cache) = cache {
-            if let Some((pk, pv)) = cache.take() {
-                k = Tensor::cat(&[pk, k], 2);
-                v = Tensor::cat(&[pv, v], 2);
-            }
-            *cache = Some((k.shallow_clone(), v.shallow_clone()));
+            (k, v) = cache.append(&k, &v);
         }
         let y = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, true);
         self.o_proj.forward(&y.transpose(1, 2).reshape([b, t, self.n_heads * self.head_dim]))
@@ -276,7 +272,45 @@ impl Rope {
     }
 }
 
-type LayerCache = Option<(Tensor, Tensor)>;
+/// One layer's keys and values, [B,KV,capacity,D] buffers of which the first `len` slots are
+/// filled: a decoding step writes its slot rather than copying the whole cache.
+#[derive(Debug)]
+struct LayerCache {
+    buffers: Option<(Tensor, Tensor)>,
+    len: i64,
+    reserve: i64,
+}
+
+impl LayerCache {
+    /// Appends `k`, `v` ([B,KV,T,D]) and returns views of all keys and values so far.
+    fn append(&mut self, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+        let (len, t) = (self.len, k.size()[2]);
+        let need = len + t;
+        let (kb, vb) = match self.buffers.take() {
+            Some((kb, vb)) if kb.size()[2] >= need => (kb, vb),
+            old => {
+                let capacity = old.as_ref().map_or(0, |(kb, _)| kb.size()[2]);
+                let capacity = need.max(self.reserve).max(2 * capacity);
+                let grow = |old: Option<&Tensor>, like: &Tensor| {
+                    let mut size = like.size();
+                    size[2] = capacity;
+                    let buffer = Tensor::zeros(size, (like.kind(), like.device()));
+                    if let Some(old) = old {
+                        buffer.narrow(2, 0, len).copy_(&old.narrow(2, 0, len));
+                    }
+                    buffer
+                };
+                (grow(old.as_ref().map(|(kb, _)| kb), k), grow(old.as_ref().map(|(_, vb)| vb), v))
+            }
+        };
+        kb.narrow(2, len, t).copy_(k);
+        vb.narrow(2, len, t).copy_(v);
+        self.len = need;
+        let out = (kb.narrow(2, 0, need), vb.narrow(2, 0, need));
+        self.buffers = Some((kb, vb));
+        out
+    }
+}
 
 /// Keys and values of the tokens seen so far, for incremental decoding.
 #[derive(Debug)]
@@ -289,8 +323,18 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// An empty cache that grows as needed.
     pub fn new(config: &LlamaConfig) -> Self {
-        Self { layers: (0..config.num_hidden_layers).map(|_| None).collect(), key_mask: None, next_pos: None }
+        Self::with_capacity(config, 0)
+    }
+
+    /// An empty cache that allocates room for `slots` tokens (prompt padding included) at
+    /// once, e.g. the prompt width plus `max_tokens`.
+    pub fn with_capacity(config: &LlamaConfig, slots: usize) -> Self {
+        let reserve = to_i64(slots);
+        let layers =
+            (0..config.num_hidden_layers).map(|_| LayerCache { buffers: None, len: 0, reserve }).collect();
+        Self { layers, key_mask: None, next_pos: None }
     }
 
     /// Number of cached slots (padding included).

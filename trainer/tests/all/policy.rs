@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use codegym_core::{ChatMessage, ChatToolCall, Role};
 use codegym_trainer::generate::{Finish, SamplingParams, generate};
 use codegym_trainer::gguf::Gguf;
-use codegym_trainer::model::{Llama, LlamaConfig};
+use codegym_trainer::model::{KvCache, Llama, LlamaConfig};
 use codegym_trainer::weights::{self, Loaded, WeightsError};
 use rand::SeedableRng;
 use tch::{Device, Kind, Tensor};
@@ -397,4 +397,32 @@ fn hf_config_json_matches_the_gguf_metadata() {
         text.replace(r#""rope_scaling": null"#, r#""rope_scaling": {"rope_type": "llama3", "factor": 8.0}"#);
     let err = LlamaConfig::from_hf_json(&scaled).expect_err("rope scaling");
     assert!(err.to_string().contains("rope_scaling"), "{err}");
+}
+
+#[test]
+fn a_growing_cache_fed_token_by_token_matches_the_full_forward() {
+    crate::init_threads();
+    tch::manual_seed(2);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let config = LlamaConfig::tiny(50);
+    let model = Llama::new(vs.root(), &config);
+    let ids: Vec<i64> = vec![7, 1, 4, 9, 33, 2, 8, 41, 5, 12, 3];
+    let n = ids.len() as i64;
+    let all = Tensor::from_slice(&ids).view([1, n]);
+    let full = model.forward(&all, &Tensor::ones([1, n], (Kind::Int64, Device::Cpu))).get(0);
+    // No reserved capacity: the buffers grow 3 -> 6 -> 12 slots along the way.
+    let mut cache = KvCache::new(&config);
+    let prefill = 3;
+    let last = model.forward_cached(
+        &all.narrow(1, 0, prefill),
+        &Tensor::ones([1, prefill], (Kind::Int64, Device::Cpu)),
+        &mut cache,
+    );
+    assert!(last.get(0).allclose(&full.get(prefill - 1), 1e-5, 1e-5, false));
+    for i in prefill..n {
+        let one = Tensor::ones([1, 1], (Kind::Int64, Device::Cpu));
+        let last = model.forward_cached(&all.narrow(1, i, 1), &one, &mut cache);
+        assert!(last.get(0).allclose(&full.get(i), 1e-5, 1e-5, false), "position {i}");
+    }
+    assert_eq!(cache.len(), n);
 }
