@@ -96,3 +96,64 @@ fn bad_requests_get_openai_errors() {
         assert!(reply["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }
+
+/// A chat-completions client like `codegym eval`'s, over HTTP to the server under test.
+struct HttpModel {
+    url: String,
+}
+
+impl codegym_host::ChatModel for HttpModel {
+    fn name(&self) -> &str {
+        "tiny"
+    }
+
+    fn complete(
+        &mut self,
+        request: &codegym_host::ChatRequest<'_>,
+    ) -> Result<codegym_host::Completion, codegym_host::ModelError> {
+        let body = json!({
+            "model": "tiny",
+            "messages": request.messages,
+            "max_tokens": request.sampling.max_tokens,
+        });
+        let (status, reply) = post(&self.url, &body.to_string());
+        if status != 200 {
+            let message = reply.to_string();
+            return Err(codegym_host::ModelError::Rejected { status, message, retries: 0 });
+        }
+        let content = reply["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+        let usage = codegym_core::Usage {
+            prompt_tokens: reply["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+            completion_tokens: reply["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+        };
+        Ok(codegym_host::Completion {
+            message: codegym_core::ChatMessage::new(codegym_core::Role::Assistant, content),
+            usage: Some(usage),
+            retries: 0,
+        })
+    }
+}
+
+#[test]
+fn codegym_evals_agent_loop_plays_against_the_server() {
+    let (base, _stop, _dir) = start();
+    let env = crate::rollout::echo_number();
+    let jobs: Vec<codegym_host::Job> =
+        (0..3).map(|seed| codegym_host::Job { env: env.clone(), seed, difficulty: 0 }).collect();
+    let options = codegym_host::AgentOptions {
+        format: codegym_core::ActionFormat::Hermes,
+        sampling: codegym_core::Sampling { temperature: None, max_tokens: Some(4) },
+        max_turns: 2,
+        max_context_tokens: 4096,
+        limits: env.limits(),
+    };
+    let url = format!("{base}/chat/completions");
+    let model = |_: usize| Box::new(HttpModel { url: url.clone() }) as Box<dyn codegym_host::ChatModel>;
+    let report = codegym_host::evaluate(&jobs, &model, &options, 1, &|_| {});
+    assert_eq!((report.episodes, report.api_errors), (3, 0), "{:?}", report.errors);
+    // A random 15-token model writes no tool call: two parse-error turns per episode, each
+    // reply's tokens reported by the server.
+    assert_eq!((report.turns, report.parse_errors), (6, 6));
+    let usage = report.usage.expect("usage");
+    assert!(usage.prompt_tokens > 6 * 10 && (6..=24).contains(&usage.completion_tokens), "{usage:?}");
+}

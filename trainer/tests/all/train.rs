@@ -107,3 +107,24 @@ fn a_resumed_run_takes_the_same_next_step() {
     let differs = trainer.policy().vs.variables().iter().any(|(name, t)| !t.equal(&uninterrupted[name]));
     assert!(differs, "optimizer state made no difference");
 }
+
+#[test]
+fn the_kl_term_measures_the_drift_from_the_initial_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = echo_tiny(dir.path());
+    config.train.steps = 8;
+    config.train.kl_coef = 0.1;
+    config.train.checkpoint_every = 0;
+    let mut trainer = Trainer::new(config, None, Device::Cpu).unwrap();
+    let history = trainer.run(&mut |_| {}).unwrap();
+    // Every sequence is trained when the KL term is on (it has a gradient even at zero
+    // advantage), and the first step's policy is the reference itself: k3 is exactly 0.
+    assert_eq!(history[0].trained_sequences, history[0].episodes);
+    assert_eq!(history[0].kl, 0.0);
+    // Once the weights have moved, the estimate is positive.
+    assert!(
+        history[1..].iter().all(|m| m.kl > 0.0 && m.kl.is_finite()),
+        "{:?}",
+        history.iter().map(|m| m.kl).collect::<Vec<_>>()
+    );
+}
