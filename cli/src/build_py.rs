@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use codegym_componentize::python::Toolchain;
 use codegym_host::{Budget, Host};
 
 use crate::Global;
@@ -55,25 +56,16 @@ impl Args {
             bail!("{} is not a file", self.file.display());
         }
         let out = self.out.clone().unwrap_or_else(|| global.env_dir().join(format!("{name}.wasm")));
-        let tools = Toolchain::find()?;
+        let tools = toolchain()?;
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         let started = std::time::Instant::now();
-        let mut command = Command::new(&tools.python);
-        command
-            .arg(tools.sdk.join("codegym_build.py"))
-            .arg(&self.file)
-            .arg("--out")
-            .arg(&out)
-            .arg("--wit")
-            .arg(&tools.wit)
-            .arg("--name")
-            .arg(&name);
-        if let Some(configs) = &self.configs {
-            command.arg("--configs").arg(configs);
-        }
-        let status = command.status().with_context(|| format!("running {}", tools.python.display()))?;
+        let line = tools.command_line(&self.file, &name, &out, self.configs.as_deref());
+        let status = Command::new(&line[0])
+            .args(&line[1..])
+            .status()
+            .with_context(|| format!("running {}", tools.python.display()))?;
         if !status.success() {
             bail!("building {} failed", self.file.display());
         }
@@ -119,32 +111,23 @@ impl Args {
     }
 }
 
-/// The build venv's Python, the adapter directory and the WIT directory.
-struct Toolchain {
-    python: PathBuf,
-    sdk: PathBuf,
-    wit: PathBuf,
-}
-
-impl Toolchain {
-    fn find() -> Result<Self> {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let venv = std::env::var_os("CODEGYM_PY_VENV")
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| workspace.join("target/py-build-venv"), PathBuf::from);
-        let python = venv.join("bin/python");
-        if !venv.join("bin/componentize-py").is_file() || !python.is_file() {
-            bail!(
-                "componentize-py is not installed in {}: run `cargo xtask setup` in the CodeGym-rs \
-                 workspace (or point $CODEGYM_PY_VENV at a venv with componentize-py==0.25.1)",
-                venv.display()
-            );
-        }
-        let sdk = workspace.join("env-sdk/python");
-        let wit = workspace.join("wit");
-        if !sdk.join("codegym_build.py").is_file() || !wit.join("codegym.wit").is_file() {
-            bail!("the Python adapter (env-sdk/python) or wit/ is missing from {}", workspace.display());
-        }
-        Ok(Self { python, sdk, wit })
+/// The build venv's toolchain in this workspace (or the venv `$CODEGYM_PY_VENV` names),
+/// checked to be installed.
+fn toolchain() -> Result<Toolchain> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = std::env::var_os("CODEGYM_PY_VENV")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| workspace.join("target/py-build-venv"), PathBuf::from);
+    if !venv.join("bin/componentize-py").is_file() || !venv.join("bin/python").is_file() {
+        bail!(
+            "componentize-py is not installed in {}: run `cargo xtask setup` in the CodeGym-rs \
+             workspace (or point $CODEGYM_PY_VENV at a venv with componentize-py==0.25.1)",
+            venv.display()
+        );
     }
+    let tools = Toolchain::in_workspace(&workspace, &venv);
+    if !tools.script.is_file() || !tools.wit.join("codegym.wit").is_file() {
+        bail!("the Python adapter (env-sdk/python) or wit/ is missing from {}", workspace.display());
+    }
+    Ok(tools)
 }
