@@ -125,7 +125,11 @@ fn build_py_writes_the_components_own_budget() {
     assert!(show.contains("limits: 20000000 fuel per call, 2000000000 per episode, 48 MiB memory"), "{show}");
     assert!(show.contains("tightened by the component's own budget"), "{show}");
     let card = json(&run(&["show", "robot-walk", "--json", "--card-seeds", "2"]));
-    assert_eq!(card["card"]["budget"], json!({"fuel_per_step": 20_000_000, "memory_bytes": 48 << 20}), "{card}");
+    assert_eq!(
+        card["card"]["budget"],
+        json!({"fuel_per_step": 20_000_000, "memory_bytes": 48 << 20}),
+        "{card}"
+    );
     // The oracle's measured cost fits the budget, so episodes run as before.
     let most = card["card"]["difficulties"][1]["call_fuel"]["max"].as_f64().expect("call fuel");
     assert!(most > 0.0 && most < 20e6, "{card}");
@@ -135,7 +139,8 @@ fn build_py_writes_the_components_own_budget() {
     // A budget below what the environment needs to start is a clear error at its first call.
     let starved = dir.join("starved.wasm");
     let starved = starved.to_str().expect("UTF-8 path");
-    let built = cli.run(&["build-py", source, "--out", starved, "--name", "starved", "--fuel-per-step", "1000"]);
+    let built =
+        cli.run(&["build-py", source, "--out", starved, "--name", "starved", "--fuel-per-step", "1000"]);
     assert!(!built.status.success());
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert!(stderr.contains("does not load") && stderr.contains("fuel"), "{stderr}");
