@@ -128,3 +128,24 @@ fn the_kl_term_measures_the_drift_from_the_initial_policy() {
         history.iter().map(|m| m.kl).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn every_shipped_config_is_valid() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let config = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            // Every environment named is built where the config looks for it.
+            let envs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(&config.envs.dir);
+            codegym_trainer::train::open_envs(&envs, &config.envs.names)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3);
+    let bad =
+        TrainConfig { envs: Default::default(), ..TrainConfig::load(&dir.join("echo-tiny.toml")).unwrap() };
+    assert!(bad.validate().is_err(), "no environment named");
+}
