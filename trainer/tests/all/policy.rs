@@ -426,3 +426,45 @@ fn a_growing_cache_fed_token_by_token_matches_the_full_forward() {
     }
     assert_eq!(cache.len(), n);
 }
+
+/// The CUDA path's dtype handling (bf16 parameters, f32 logits, bf16 checkpoints), exercised
+/// on the CPU.
+#[test]
+fn bf16_parameters_give_f32_logits_close_to_f32_and_save_as_bf16() {
+    crate::init_threads();
+    tch::manual_seed(3);
+    let config = LlamaConfig::tiny(50);
+    let mut vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = Llama::new(vs.root(), &config);
+    let (tokens, mask) = batch(&[vec![3, 1, 4, 1, 5, 9, 2, 6], vec![2, 7, 1, 8]], 0);
+    let f32_logits = model.forward(&tokens, &mask);
+    vs.bfloat16();
+    assert_eq!(model.kind(), Kind::BFloat16);
+    let bf16_logits = model.forward(&tokens, &mask);
+    assert_eq!(bf16_logits.kind(), Kind::Float);
+    let diff = f64::try_from((&bf16_logits - &f32_logits).abs().max()).expect("scalar");
+    assert!(diff < 0.1, "bf16 vs f32 logits differ by {diff}");
+    assert!(diff > 0.0, "the cast did not take effect");
+
+    let tokenizer = smollm2().tokenizer.clone();
+    let loaded = Loaded { config, vs, model, tokenizer };
+    let prompts = [vec![3, 1, 4], vec![1, 5, 9, 2, 6]];
+    let g = generate(&loaded.model, &loaded.tokenizer, &prompts, &greedy(4), &mut rng(0));
+    assert!(g.iter().all(|g| g.tokens.len() == 4 && g.tokens.iter().all(|&t| t < 50)));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    weights::save(dir.path(), &loaded).expect("save");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).expect("read"))
+            .expect("json");
+    assert_eq!(json["torch_dtype"], "bfloat16");
+    let bytes = std::fs::read(dir.path().join("model.safetensors")).expect("read");
+    let header_len =
+        usize::try_from(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))).expect("len");
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).expect("utf8");
+    assert!(header.contains("\"BF16\"") && !header.contains("\"F32\""), "{header}");
+    // Loading on the CPU gives f32 parameters holding the same (bf16-representable) values.
+    let back = weights::load(dir.path(), Device::Cpu).expect("load");
+    assert_eq!(back.model.kind(), Kind::Float);
+    assert!(back.model.forward(&tokens, &mask).allclose(&bf16_logits, 1e-2, 1e-2, false));
+}
