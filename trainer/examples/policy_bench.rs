@@ -58,16 +58,12 @@ fn main() -> Result<()> {
     // Sampling with no stop, so every row runs to max_tokens; EOS may still end a row early.
     let params = SamplingParams { temperature: 1.0, top_p: 1.0, max_tokens, stop: Vec::new() };
     let mut rng = rand_pcg::Pcg64::seed_from_u64(0);
-    generate(
-        model,
-        tok,
-        std::slice::from_ref(&prompt),
-        &SamplingParams { max_tokens: 4, ..params.clone() },
-        &mut rng,
-    );
     let batches: &[usize] = if device.is_cuda() { &[1, 8, 64] } else { &[1, 8] };
     for &batch in batches {
         let prompts = vec![prompt.clone(); batch];
+        // The first run at a shape pays for CUDA's lazy kernel loading and cuBLAS's
+        // heuristics (~8x slower on an H200): time the second.
+        generate(model, tok, &prompts, &params, &mut rng);
         let t = Instant::now();
         let out = generate(model, tok, &prompts, &params, &mut rng);
         let secs = t.elapsed().as_secs_f64();

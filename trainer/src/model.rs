@@ -145,10 +145,8 @@ impl RmsNorm {
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {
-        // Normalise in f32 even when the weights are bf16.
-        let xf = x.to_kind(Kind::Float);
-        let rms = (xf.square().mean_dim(-1, true, Kind::Float) + self.eps).rsqrt();
-        (xf * rms).to_kind(x.kind()) * &self.weight
+        // libtorch's rms_norm accumulates in f32 for bf16 input, in one op instead of eight.
+        x.rms_norm([self.weight.size()[0]].as_slice(), Some(&self.weight), self.eps)
     }
 }
 
@@ -251,7 +249,8 @@ impl Block {
 /// cos/sin of Hugging Face's rotary layout (the two halves of a head rotate together).
 struct Rope {
     cos: Tensor,
-    sin: Tensor,
+    /// sin with its first half negated, so that applying is `x*cos + roll(x)*sin`.
+    signed_sin: Tensor,
 }
 
 impl Rope {
@@ -261,14 +260,17 @@ impl Rope {
         let exps = Tensor::arange_start_step(0, head_dim, 2, (Kind::Float, device)) / head_dim as f64;
         let inv_freq = exps.multiply_scalar(theta.ln()).exp().reciprocal();
         let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq.view([1, 1, -1]);
-        let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1); // [B,1,T,D]
-        Self { cos: emb.cos().to_kind(kind), sin: emb.sin().to_kind(kind) }
+        let sin = freqs.sin();
+        let cos = Tensor::cat(&[&freqs, &freqs], -1).cos().unsqueeze(1); // [B,1,T,D]
+        let signed_sin = Tensor::cat(&[sin.neg(), sin], -1).unsqueeze(1);
+        Self { cos: cos.to_kind(kind), signed_sin: signed_sin.to_kind(kind) }
     }
 
+    /// Hugging Face's `x*cos + rotate_half(x)*sin`, where `rotate_half(x) = [-x2, x1]`: rolling
+    /// by half a head gives `[x2, x1]`, and the sign lives in `signed_sin`.
     fn apply(&self, x: &Tensor) -> Tensor {
         let half = x.size().last().copied().unwrap_or(0) / 2;
-        let rotated = Tensor::cat(&[x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        x * &self.cos + rotated * &self.sin
+        x * &self.cos + x.roll([half].as_slice(), [-1i64].as_slice()) * &self.signed_sin
     }
 }
 
