@@ -110,8 +110,11 @@ fn tokenizer_round_trips_and_knows_special_tokens() {
     {
         assert_eq!(t.decode(&t.encode(text)), text);
     }
-    // " the" is one token, as in the HF tokenizer.
-    assert_eq!(t.encode(" the").len(), 1);
+    // Whole words come out as the vocabulary's own entries, a leading space as GPT-2's "Ġ".
+    for (text, token) in [("Hello", "Hello"), (" world", "Ġworld"), (" the", "Ġthe"), ("\n", "Ċ")] {
+        let id = t.token_to_id(token).unwrap_or_else(|| panic!("{token} not in the vocabulary"));
+        assert_eq!(t.encode(text), [id], "{text:?}");
+    }
 }
 
 #[test]
