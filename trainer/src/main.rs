@@ -111,6 +111,17 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write a model (a GGUF file, or a directory) as a Hugging Face directory:
+    /// `config.json`, `model.safetensors` (f32 on the CPU, bf16 on CUDA), `tokenizer.json`
+    /// and `tokenizer_config.json` with the chat template. vLLM, transformers and this
+    /// trainer load the result.
+    Convert {
+        /// GGUF file, Hugging Face directory or checkpoint directory.
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -217,6 +228,14 @@ fn run(cli: Cli) -> Result<()> {
                 serve(listener, state, shutdown).await?;
                 Ok(())
             })
+        }
+        Command::Convert { model, out } => {
+            let loaded =
+                weights::load(&model, device).with_context(|| format!("loading {}", model.display()))?;
+            weights::save(&out, &loaded).with_context(|| format!("writing {}", out.display()))?;
+            let parameters: i64 = loaded.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+            println!("wrote {} ({parameters} parameters) to {}", model.display(), out.display());
+            Ok(())
         }
         Command::TinyModel { out, seed } => {
             checkpoint::write_tiny_model(&out, seed)?;
