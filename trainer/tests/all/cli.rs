@@ -94,9 +94,43 @@ fn tiny_model_train_resume_and_eval() {
 #[test]
 fn help_explains_the_commands() {
     let help = stdout(&codegym_train(&["--help"]));
-    for command in ["train", "eval", "serve", "tiny-model"] {
+    for command in ["train", "eval", "serve", "tiny-model", "convert"] {
         assert!(help.contains(command), "{help}");
     }
     let train = stdout(&codegym_train(&["train", "--help"]));
     assert!(train.contains("--resume") && train.contains("metrics.jsonl"), "{train}");
+}
+
+#[test]
+fn convert_writes_the_gguf_as_a_directory_that_loads_with_the_same_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smollm2");
+    let gguf = crate::smollm2_gguf();
+    let converted =
+        codegym_train(&["convert", "--model", gguf.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(stdout(&converted).contains("134515008 parameters"), "{}", stdout(&converted));
+    for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let device = tch::Device::Cpu;
+    let original = codegym_trainer::weights::load(&gguf, device).unwrap();
+    let reloaded = codegym_trainer::weights::load(&out, device).unwrap();
+    let text = "<|im_start|>user\nHello<|im_end|>\n";
+    assert_eq!(original.tokenizer.encode(text), reloaded.tokenizer.encode(text));
+    let ids: Vec<i64> = original.tokenizer.encode(text).into_iter().map(i64::from).collect();
+    let tokens = tch::Tensor::from_slice(&ids).view([1, -1]);
+    let logits = |loaded: &codegym_trainer::weights::Loaded| {
+        tch::no_grad(|| loaded.model.forward(&tokens, &tokens.ones_like()))
+    };
+    assert!(logits(&original).equal(&logits(&reloaded)), "the converted model's logits differ");
+
+    // Not a model: a clear error, no directory.
+    let bad = Command::new(env!("CARGO_BIN_EXE_codegym-train"))
+        .args(["--device", "cpu", "convert", "--model", "Cargo.toml", "--out"])
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("loading Cargo.toml"));
+    assert!(!dir.path().join("bad").exists());
 }
