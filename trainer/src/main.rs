@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -209,14 +208,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { model, addr, name, max_tokens, context, seed } => {
             let policy =
                 weights::load(&model, device).with_context(|| format!("loading {}", model.display()))?;
-            let state = Arc::new(ServeState {
-                policy: std::sync::Mutex::new(policy),
-                name,
-                default_max_tokens: max_tokens,
-                context_limit: context,
-                seed,
-                requests: AtomicU64::new(0),
-            });
+            let state = Arc::new(ServeState::new(policy, name, max_tokens, context, seed));
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let listener =

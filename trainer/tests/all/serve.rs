@@ -1,7 +1,6 @@
 //! The OpenAI-compatible endpoint on a real socket, with a tiny random policy.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use codegym_trainer::serve::{ServeState, serve};
 use serde_json::{Value, json};
@@ -10,15 +9,15 @@ use crate::rollout::tiny_model;
 
 /// A server on 127.0.0.1 (a free port) until the returned sender is dropped.
 fn start() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
+    let (base, stop, dir, _) = start_with_state();
+    (base, stop, dir)
+}
+
+/// [`start`], and the server's state.
+fn start_with_state() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir, Arc<ServeState>) {
     let (dir, policy) = tiny_model(9);
-    let state = Arc::new(ServeState {
-        policy: Mutex::new(policy),
-        name: "tiny".into(),
-        default_max_tokens: 5,
-        context_limit: 256,
-        seed: 0,
-        requests: AtomicU64::new(0),
-    });
+    let state = Arc::new(ServeState::new(policy, "tiny".into(), 5, 256, 0));
+    let served = Arc::clone(&state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (ready, address) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -27,7 +26,7 @@ fn start() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             ready.send(listener.local_addr().unwrap()).unwrap();
-            serve(listener, state, async move {
+            serve(listener, served, async move {
                 let _ = stopped.await;
             })
             .await
@@ -35,7 +34,7 @@ fn start() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
         });
     });
     let address = address.recv().unwrap();
-    (format!("http://{address}/v1"), stop, dir)
+    (format!("http://{address}/v1"), stop, dir, state)
 }
 
 fn post(url: &str, body: &str) -> (u16, Value) {
@@ -77,6 +76,69 @@ fn chat_completions_render_generate_and_count() {
 
     let models: Value = ureq::get(&format!("{base}/models")).call().unwrap().body_mut().read_json().unwrap();
     assert_eq!(models["data"][0]["id"], "tiny");
+}
+
+#[test]
+fn requests_that_wait_for_the_model_are_generated_in_one_batch() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (base, _stop, _dir, state) = start_with_state();
+    let url = format!("{base}/chat/completions");
+    let request = |i: u64| {
+        json!({
+            "messages": [{"role": "user", "content": format!("The number is {i}.")}],
+            "max_tokens": 1 + i,
+            "temperature": 1.0,
+        })
+        .to_string()
+    };
+    // Hold the model, as a long generation would, while four requests arrive.
+    let held = state.policy.lock().unwrap();
+    let before = state.batches.load(Relaxed);
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let (url, body) = (url.clone(), request(i));
+            std::thread::spawn(move || post(&url, &body))
+        })
+        .collect();
+    for _ in 0..1000 {
+        if state.queued() == 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(state.queued(), 4, "the requests wait for the model");
+    drop(held);
+    let replies: Vec<(u16, Value)> = clients.into_iter().map(|client| client.join().unwrap()).collect();
+    assert_eq!(state.batches.load(Relaxed) - before, 1, "four waiting requests, one generate call");
+    for (i, (status, reply)) in replies.iter().enumerate() {
+        assert_eq!(*status, 200, "{reply}");
+        let completion = reply["usage"]["completion_tokens"].as_u64().unwrap();
+        assert!((1..=1 + i as u64).contains(&completion), "cut back to its own max_tokens: {reply}");
+    }
+
+    // Requests with a seed of their own are generated alone, so a seed always gives one reply.
+    let held = state.policy.lock().unwrap();
+    let before = state.batches.load(Relaxed);
+    let seeded = |seed: u64| {
+        json!({"messages": [{"role": "user", "content": "7"}], "max_tokens": 3, "seed": seed}).to_string()
+    };
+    let clients: Vec<_> = (0..2)
+        .map(|i| {
+            let (url, body) = (url.clone(), seeded(i));
+            std::thread::spawn(move || post(&url, &body))
+        })
+        .collect();
+    for _ in 0..1000 {
+        if state.queued() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(held);
+    for client in clients {
+        assert_eq!(client.join().unwrap().0, 200);
+    }
+    assert_eq!(state.batches.load(Relaxed) - before, 2);
 }
 
 #[test]
