@@ -249,7 +249,7 @@ fn complete(
         Some(Stop::One(stop)) => vec![stop],
         Some(Stop::Many(stops)) => stops,
     };
-    let params = SamplingParams { temperature, top_p, max_tokens, stop };
+    let params = SamplingParams { temperature, top_p, max_tokens, stop: stop.clone() };
     let prompt_tokens = tokens.len();
     let generation = state.generate(tokens, params, request.seed)?;
     // The content ends where the model ended its turn: without the end-of-turn token.
@@ -259,7 +259,11 @@ fn complete(
     {
         content = rest;
     }
-    let text = state.tokenizer.decode(content);
+    let mut text = state.tokenizer.decode(content);
+    // As OpenAI's API does, the content stops before the stop string that ended it.
+    if let Some(end) = stop.iter().filter_map(|s| text.find(s.as_str()).filter(|_| !s.is_empty())).min() {
+        text.truncate(end);
+    }
     let finish = match generation.finish {
         Finish::Stop => "stop",
         Finish::Length => "length",

@@ -142,6 +142,29 @@ fn requests_that_wait_for_the_model_are_generated_in_one_batch() {
 }
 
 #[test]
+fn the_content_stops_before_the_stop_string() {
+    let (base, _stop, _dir) = start();
+    let url = format!("{base}/chat/completions");
+    let stops: Vec<String> = (0..10).map(|d| d.to_string()).chain(["\n".to_owned()]).collect();
+    let mut stopped = 0;
+    for seed in 0..8 {
+        let body = json!({
+            "messages": [{"role": "user", "content": "Count: 1 2 3"}],
+            "max_tokens": 20,
+            "stop": stops,
+            "seed": seed,
+        });
+        let (status, reply) = post(&url, &body.to_string());
+        assert_eq!(status, 200, "{reply}");
+        let content = reply["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(!stops.iter().any(|s| content.contains(s.as_str())), "{reply}");
+        stopped += usize::from(reply["choices"][0]["finish_reason"] == "stop");
+    }
+    // The tiny model writes mostly digits: most replies ended on a stop string.
+    assert!(stopped > 0, "no reply stopped");
+}
+
+#[test]
 fn bad_requests_get_openai_errors() {
     let (base, _stop, _dir) = start();
     let url = format!("{base}/chat/completions");
