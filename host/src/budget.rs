@@ -74,15 +74,19 @@ impl Budget {
 
     /// This budget as a custom section, to append to a component.
     pub fn section(&self) -> Vec<u8> {
-        let payload = serde_json::to_vec(self).unwrap_or_default();
-        let mut contents = leb128(SECTION.len());
-        contents.extend_from_slice(SECTION.as_bytes());
-        contents.extend_from_slice(&payload);
-        let mut section = vec![0];
-        section.extend(leb128(contents.len()));
-        section.extend(contents);
-        section
+        budget_section(&serde_json::to_vec(self).unwrap_or_default())
     }
+}
+
+/// A `codegym:budget` custom section holding `payload`.
+fn budget_section(payload: &[u8]) -> Vec<u8> {
+    let mut contents = leb128(SECTION.len());
+    contents.extend_from_slice(SECTION.as_bytes());
+    contents.extend_from_slice(payload);
+    let mut section = vec![0];
+    section.extend(leb128(contents.len()));
+    section.extend(contents);
+    section
 }
 
 /// `(name, payload)` of each top-level custom section of a module or component. Stops
@@ -153,12 +157,7 @@ mod tests {
     fn bad_sections_are_load_errors() {
         let section = |json: &str| {
             let mut bytes = b"\0asm\x01\0\0\0".to_vec();
-            let mut contents = leb128(SECTION.len());
-            contents.extend_from_slice(SECTION.as_bytes());
-            contents.extend_from_slice(json.as_bytes());
-            bytes.push(0);
-            bytes.extend(leb128(contents.len()));
-            bytes.extend(contents);
+            bytes.extend(budget_section(json.as_bytes()));
             Budget::read(&bytes).unwrap_err().to_string()
         };
         assert!(

@@ -178,18 +178,22 @@ async function stepNow(current, name, args) {
   return result;
 }
 
-function appendLog(name, args, result, fault) {
+/** A table row of a step: number, call, observation, and one more cell. */
+function stepRow(number, call, observation, last) {
   const row = document.createElement('tr');
-  row.className = 'step' + (result.observation.startsWith('Error:') ? ' error-step' : '') + (fault ? ' fault' : '');
-  if (fault) row.dataset.fault = fault.kind;
-  const cells = [String(episode.steps), `${name} ${args}`, result.observation, String(result.reward)];
-  cells.forEach((text, i) => {
+  for (const [text, className] of [[number, ''], [call, 'call'], [observation, 'obs'], [last, '']]) {
     const cell = document.createElement('td');
     cell.textContent = text;
-    if (i === 1) cell.className = 'call';
-    if (i === 2) cell.className = 'obs';
+    if (className) cell.className = className;
     row.append(cell);
-  });
+  }
+  return row;
+}
+
+function appendLog(name, args, result, fault) {
+  const row = stepRow(String(episode.steps), `${name} ${args}`, result.observation, String(result.reward));
+  row.className = 'step' + (result.observation.startsWith('Error:') ? ' error-step' : '') + (fault ? ' fault' : '');
+  if (fault) row.dataset.fault = fault.kind;
   $('log').tBodies[0].append(row);
   row.scrollIntoView({ block: 'nearest' });
 }
@@ -359,32 +363,36 @@ async function replay(trajectory) {
   }
   const rows = [];
   const applied = [];
-  for (const stored of trajectory.steps) {
-    if (stored.fault) {
-      // The host rolled this call back (a fault); it is not in the action log.
-      rows.push({ stored, actual: null, same: true, skipped: true });
-      continue;
+  try {
+    for (const stored of trajectory.steps) {
+      if (stored.fault) {
+        // The host rolled this call back (a fault); it is not in the action log.
+        rows.push({ stored, actual: null, same: true, skipped: true });
+        continue;
+      }
+      let actual;
+      try {
+        const reply = await sandbox.call('step', stored.call.name, stored.call.arguments);
+        stats.stepTimes.push(reply.ms);
+        actual = reply.value;
+        applied.push({ name: stored.call.name, args: stored.call.arguments });
+      } catch (error) {
+        if (!(error instanceof Fault)) throw error;
+        // The browser faulted where the host did not: a difference, shown; go on from the
+        // last good state.
+        actual = { observation: error.observation, reward: NaN, done: false };
+        sandbox = (await restore(trajectory.env, trajectory.log.config, applied)).sandbox;
+      }
+      const same =
+        actual.observation === stored.observation &&
+        actual.reward === Math.fround(stored.reward) &&
+        actual.done === stored.done;
+      rows.push({ stored, actual, same, skipped: false });
     }
-    let actual;
-    try {
-      const reply = await sandbox.call('step', stored.call.name, stored.call.arguments);
-      stats.stepTimes.push(reply.ms);
-      actual = reply.value;
-      applied.push({ name: stored.call.name, args: stored.call.arguments });
-    } catch (error) {
-      if (!(error instanceof Fault)) throw error;
-      // The browser faulted where the host did not: a difference, shown; go on from the
-      // last good state.
-      actual = { observation: error.observation, reward: NaN, done: false };
-      sandbox = (await restore(trajectory.env, trajectory.log.config, applied)).sandbox;
-    }
-    const same =
-      actual.observation === stored.observation &&
-      actual.reward === Math.fround(stored.reward) &&
-      actual.done === stored.done;
-    rows.push({ stored, actual, same, skipped: false });
+  } finally {
+    // Every path, a replay that throws included, gives its worker back.
+    sandbox.close();
   }
-  sandbox.close();
   replayed = { trajectory, task, taskSame: task === trajectory.task, rows, turns: conversationTurns(trajectory, rows) };
   renderReplay();
 }
@@ -425,17 +433,9 @@ function renderReplay() {
   const body = $('replay-log').tBodies[0];
   body.replaceChildren(
     ...rows.map((row, i) => {
-      const tr = document.createElement('tr');
+      const tr = stepRow(String(i + 1), `${row.stored.call.name} ${row.stored.call.arguments}`, row.stored.observation,
+        row.skipped ? `host fault (${row.stored.fault}), not replayed` : row.same ? '=' : '≠');
       tr.className = row.same ? '' : 'mismatch';
-      const cells = [String(i + 1), `${row.stored.call.name} ${row.stored.call.arguments}`, row.stored.observation,
-        row.skipped ? `host fault (${row.stored.fault}), not replayed` : row.same ? '=' : '≠'];
-      cells.forEach((text, j) => {
-        const td = document.createElement('td');
-        td.textContent = text;
-        if (j === 1) td.className = 'call';
-        if (j === 2) td.className = 'obs';
-        tr.append(td);
-      });
       tr.addEventListener('click', () => selectReplayStep(i + 1));
       return tr;
     }),

@@ -111,16 +111,8 @@ fn build_py_writes_the_components_own_budget() {
     let text = stdout(&built);
     assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
     assert!(text.contains("limits: 20000000 fuel per call"), "{text}");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_codegym"))
-            .arg("--env-dir")
-            .arg(&dir)
-            .arg("--cache-dir")
-            .arg(crate::shared_cache())
-            .args(args)
-            .output()
-            .expect("run codegym")
-    };
+    // `--env-dir` after the subcommand overrides the one `Cli::command` puts first.
+    let run = |args: &[&str]| cli.command(args).arg("--env-dir").arg(&dir).output().expect("run codegym");
     let show = stdout(&run(&["show", "robot-walk", "--card-seeds", "2"]));
     assert!(show.contains("limits: 20000000 fuel per call, 2000000000 per episode, 48 MiB memory"), "{show}");
     assert!(show.contains("tightened by the component's own budget"), "{show}");

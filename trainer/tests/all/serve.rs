@@ -91,24 +91,8 @@ fn requests_that_wait_for_the_model_are_generated_in_one_batch() {
         })
         .to_string()
     };
-    // Hold the model, as a long generation would, while four requests arrive.
-    let held = state.policy.lock().unwrap();
     let before = state.batches.load(Relaxed);
-    let clients: Vec<_> = (0..4)
-        .map(|i| {
-            let (url, body) = (url.clone(), request(i));
-            std::thread::spawn(move || post(&url, &body))
-        })
-        .collect();
-    for _ in 0..1000 {
-        if state.queued() == 4 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert_eq!(state.queued(), 4, "the requests wait for the model");
-    drop(held);
-    let replies: Vec<(u16, Value)> = clients.into_iter().map(|client| client.join().unwrap()).collect();
+    let replies = post_while_busy(&state, &url, (0..4).map(request).collect());
     assert_eq!(state.batches.load(Relaxed) - before, 1, "four waiting requests, one generate call");
     for (i, (status, reply)) in replies.iter().enumerate() {
         assert_eq!(*status, 200, "{reply}");
@@ -117,28 +101,37 @@ fn requests_that_wait_for_the_model_are_generated_in_one_batch() {
     }
 
     // Requests with a seed of their own are generated alone, so a seed always gives one reply.
-    let held = state.policy.lock().unwrap();
-    let before = state.batches.load(Relaxed);
     let seeded = |seed: u64| {
         json!({"messages": [{"role": "user", "content": "7"}], "max_tokens": 3, "seed": seed}).to_string()
     };
-    let clients: Vec<_> = (0..2)
-        .map(|i| {
-            let (url, body) = (url.clone(), seeded(i));
+    let before = state.batches.load(Relaxed);
+    for (status, reply) in post_while_busy(&state, &url, (0..2).map(seeded).collect()) {
+        assert_eq!(status, 200, "{reply}");
+    }
+    assert_eq!(state.batches.load(Relaxed) - before, 2);
+}
+
+/// POST each of `bodies` at once while the test holds the model, as a long generation would;
+/// let the model go once all of them wait for it, and return the replies in order.
+fn post_while_busy(state: &ServeState, url: &str, bodies: Vec<String>) -> Vec<(u16, Value)> {
+    let held = state.policy.lock().unwrap();
+    let count = bodies.len();
+    let clients: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let url = url.to_owned();
             std::thread::spawn(move || post(&url, &body))
         })
         .collect();
     for _ in 0..1000 {
-        if state.queued() == 2 {
+        if state.queued() == count {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert_eq!(state.queued(), count, "the requests wait for the model");
     drop(held);
-    for client in clients {
-        assert_eq!(client.join().unwrap().0, 200);
-    }
-    assert_eq!(state.batches.load(Relaxed) - before, 2);
+    clients.into_iter().map(|client| client.join().unwrap()).collect()
 }
 
 #[test]
