@@ -111,7 +111,8 @@ impl Env {
         }
         let instance_pre = host.inner.linker.instantiate_pre(&component).map_err(LoadError::WrongWorld)?;
         let pre = WorldPre::new(instance_pre).map_err(LoadError::WrongWorld)?;
-        let limits = budget.map_or(host.config().limits, |budget| budget.apply(host.config().limits));
+        // What `limits()` will say, before `self` exists; no budget applies nothing.
+        let limits = budget.unwrap_or_default().apply(host.config().limits);
         let info = call_info(&host, &pre, &limits)?;
         Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget }) })
     }
@@ -141,7 +142,7 @@ impl Env {
 
     /// `limits` tightened by the component's budget.
     pub fn tighten(&self, limits: Limits) -> Limits {
-        self.inner.budget.map_or(limits, |budget| budget.apply(limits))
+        self.inner.budget.unwrap_or_default().apply(limits)
     }
 
     /// The budget the component declares for itself, if any.
