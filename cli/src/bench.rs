@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use codegym_host::{BenchOptions, Host};
 
 use crate::{Global, default_threads, print_json};
@@ -51,10 +51,7 @@ impl Args {
         if let Some(Target::Server(args)) = self.target {
             return args.execute(global);
         }
-        let mut config = global.host_config();
-        config.pool_size =
-            u32::try_from(self.live + self.throughput_episodes + 64).context("--live is too large")?;
-        let host = Host::new(config)?;
+        let config = global.host_config();
         let path = global.env_dir().join(format!("{}.wasm", self.env));
         let options = BenchOptions {
             throughput_episodes: self.throughput_episodes,
@@ -64,44 +61,57 @@ impl Args {
             difficulty: self.difficulty,
             ..BenchOptions::default()
         };
-        let mut report = codegym_host::bench(&host, &path, &options)?;
+        let mut report = codegym_host::bench(&config, &path, &options)?;
+        if let Some(limit) = &report.live_limit {
+            eprintln!("note: {limit}; the memory figure is for the episodes that started");
+        }
         if self.corpus {
-            let registry = codegym_host::Registry::open(host, &global.env_dir())?;
+            let registry = codegym_host::Registry::open(Host::new(config)?, &global.env_dir())?;
             let envs = registry.select("all")?;
             report.corpus_starts = Some(codegym_host::corpus_starts(&envs, self.difficulty, 2000)?);
         }
         if self.json {
             print_json(&report)?;
         } else {
-            println!(
+            outln!(
                 "env                        {} (difficulty {}, config {} bytes)",
-                report.env, report.difficulty, report.config_bytes
+                report.env,
+                report.difficulty,
+                report.config_bytes
             );
-            println!(
+            outln!(
                 "instantiate + reset        p50 {:.2} µs, p99 {:.2} µs",
-                report.instantiate_reset_us_p50, report.instantiate_reset_us_p99
+                report.instantiate_reset_us_p50,
+                report.instantiate_reset_us_p99
             );
-            println!(
+            outln!(
                 "Observe step               p50 {:.2} µs, p99 {:.2} µs",
-                report.step_us_p50, report.step_us_p99
+                report.step_us_p50,
+                report.step_us_p99
             );
-            println!(
+            outln!(
                 "throughput                 {:.0} steps/s ({} threads, {} live episodes)",
-                report.steps_per_sec, report.threads, report.throughput_episodes
+                report.steps_per_sec,
+                report.threads,
+                report.throughput_episodes
             );
-            println!(
+            outln!(
                 "live episodes              {} using {:.1} KiB RSS ({:.1} KiB PSS) each, {:.2} GiB RSS in all",
                 report.live_episodes,
                 report.rss_bytes_per_episode / 1024.0,
                 report.pss_bytes_per_episode / 1024.0,
                 report.rss_bytes_total as f64 / (1u64 << 30) as f64
             );
-            println!("cached component load      {:.3} ms", report.cached_load_ms);
+            outln!("cached component load      {:.3} ms", report.cached_load_ms);
             if let Some(corpus) = &report.corpus_starts {
                 let starts = &corpus.instantiate_reset_us_p50;
-                println!(
+                outln!(
                     "corpus instantiate + reset p50 over {} envs: median {:.2} µs, p90 {:.2} µs, max {:.2} µs ({})",
-                    corpus.envs, starts.median, starts.p90, starts.max, corpus.slowest_env
+                    corpus.envs,
+                    starts.median,
+                    starts.p90,
+                    starts.max,
+                    corpus.slowest_env
                 );
             }
         }

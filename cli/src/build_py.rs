@@ -93,7 +93,7 @@ impl Args {
         let info = env.info();
         let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
         let limits = env.limits();
-        println!(
+        outln!(
             "{} → {} ({:.1} MB, built in {:.1}s): {} [{}], {} tools; limits: {} fuel per call, \
              {} per episode, {} MiB",
             self.file.display(),

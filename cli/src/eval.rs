@@ -165,9 +165,9 @@ impl Args {
                 report: &report,
             })?;
         } else {
-            print_report(&report);
+            print_report(&report)?;
             if let Some(path) = &self.out {
-                println!("wrote {} trajectories to {}", report.trajectories.len(), path.display());
+                outln!("wrote {} trajectories to {}", report.trajectories.len(), path.display());
             }
         }
         for error in &report.errors {
@@ -218,7 +218,7 @@ impl Jsonl {
     }
 }
 
-fn print_report(report: &EvalReport) {
+fn print_report(report: &EvalReport) -> Result<()> {
     let cells = |row: &EvalSummary| {
         vec![
             row.episodes.to_string(),
@@ -234,15 +234,15 @@ fn print_report(report: &EvalReport) {
         .iter()
         .map(|row| [vec![row.name.clone(), row.category.clone()], cells(row)].concat())
         .collect();
-    print!("{}", table::render(&[&["env", "category"][..], &columns].concat(), &rows));
-    println!();
+    out!("{}", table::render(&[&["env", "category"][..], &columns].concat(), &rows));
+    outln!();
     let rows: Vec<Vec<String>> = report
         .per_category
         .iter()
         .map(|row| [vec![row.name.clone(), row.envs.to_string()], cells(row)].concat())
         .collect();
-    print!("{}", table::render(&[&["category", "envs"][..], &columns].concat(), &rows));
-    println!();
+    out!("{}", table::render(&[&["category", "envs"][..], &columns].concat(), &rows));
+    outln!();
     let tokens = match report.usage {
         Some(usage) => format!(
             "{} tokens ({} prompt, {} completion)",
@@ -252,7 +252,7 @@ fn print_report(report: &EvalReport) {
         ),
         None => "tokens not reported".into(),
     };
-    println!(
+    outln!(
         "total: {} episodes, {} solved ({:.1}%), {:.1} turns per episode, {} parse-error turns, {} API errors, {} retries, {tokens}, {:.1}s",
         report.episodes,
         report.solved,
@@ -263,4 +263,5 @@ fn print_report(report: &EvalReport) {
         report.retries,
         report.elapsed_secs,
     );
+    Ok(())
 }

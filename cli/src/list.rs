@@ -42,7 +42,7 @@ impl Args {
                 vec![i.name.clone(), i.category.clone(), i.tools.len().to_string(), i.description.clone()]
             })
             .collect();
-        print!("{}", table::render(&["env", "category", "tools", "description"], &rows));
+        out!("{}", table::render(&["env", "category", "tools", "description"], &rows));
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,5 +1,22 @@
 //! `codegym`: list, play, solve, roll out, replay, serve and benchmark environment components.
 
+/// `print!` to stdout that returns the write's error from the enclosing function instead of
+/// panicking, so a closed pipe (`codegym list | head`) ends the output quietly in `main`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// `println!` as [`out!`] is `print!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod bench;
 mod build_py;
 mod eval;
@@ -88,9 +105,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether `error` is a write to a closed stdout: the reader has all it wanted, which is no
+/// failure. serde_json wraps the IO error in its own type.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = |kind: Option<std::io::ErrorKind>| kind == Some(std::io::ErrorKind::BrokenPipe);
     error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        broken(cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
+            || broken(cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind))
     })
 }
 

@@ -63,16 +63,19 @@ impl Args {
             for report in &summary.mismatched {
                 for m in &report.mismatches {
                     let at = m.step.map_or_else(|| "task".to_owned(), |s| format!("step {}", s + 1));
-                    println!(
+                    outln!(
                         "{} seed {}: {at} differs\n  stored:   {}\n  replayed: {}",
-                        report.env, report.seed, m.expected, m.actual
+                        report.env,
+                        report.seed,
+                        m.expected,
+                        m.actual
                     );
                 }
             }
             for error in &summary.errors {
-                println!("error: {error}");
+                outln!("error: {error}");
             }
-            println!(
+            outln!(
                 "replayed {} trajectories ({} steps): {} identical, {} differ, {} errors",
                 summary.trajectories,
                 summary.steps,

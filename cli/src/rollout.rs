@@ -68,9 +68,9 @@ impl Args {
         if self.json {
             print_json(&report)?;
         } else {
-            print_report(&report);
+            print_report(&report)?;
             if let Some(path) = &self.out {
-                println!("wrote {} trajectories to {}", report.trajectories.len(), path.display());
+                outln!("wrote {} trajectories to {}", report.trajectories.len(), path.display());
             }
         }
         for error in &report.errors {
@@ -90,7 +90,7 @@ fn write_jsonl(path: &PathBuf, report: &RolloutReport) -> Result<()> {
     Ok(())
 }
 
-fn print_report(report: &RolloutReport) {
+fn print_report(report: &RolloutReport) -> Result<()> {
     let rows: Vec<Vec<String>> = report
         .per_env
         .iter()
@@ -104,8 +104,8 @@ fn print_report(report: &RolloutReport) {
             ]
         })
         .collect();
-    print!("{}", table::render(&["env", "episodes", "solved", "mean steps", "faults"], &rows));
-    println!(
+    out!("{}", table::render(&["env", "episodes", "solved", "mean steps", "faults"], &rows));
+    outln!(
         "total: {} episodes, {} solved ({:.1}%), {} steps, {} faults, {:.0} steps/s overall, {:.2} µs/step in the environment, {:.2}s",
         report.episodes,
         report.solved,
@@ -116,4 +116,5 @@ fn print_report(report: &RolloutReport) {
         report.us_per_step,
         report.elapsed_secs,
     );
+    Ok(())
 }

@@ -91,7 +91,7 @@ impl Args {
             let listener = tokio::net::TcpListener::bind(self.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", self.addr))?;
-            println!("listening on http://{}", listener.local_addr()?);
+            outln!("listening on http://{}", listener.local_addr()?);
             if let Some(dir) = &server.config().web_dir {
                 eprintln!("playground at http://{}/ (from {})", listener.local_addr()?, dir.display());
             }

@@ -35,11 +35,11 @@ impl Args {
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{} {}  [{}]", card.name, card.version, card.category);
-        println!("{}", card.description);
-        println!("component {}", card.hash);
+        outln!("{} {}  [{}]", card.name, card.version, card.category);
+        outln!("{}", card.description);
+        outln!("component {}", card.hash);
         let limits = episode.env().limits();
-        println!(
+        outln!(
             "limits: {} fuel per call, {} per episode, {} MiB memory, {} ms per call{}\n",
             limits.fuel_per_step,
             limits.fuel_per_episode,
@@ -47,10 +47,10 @@ impl Args {
             limits.step_timeout.as_millis(),
             if card.budget.is_some() { " (tightened by the component's own budget)" } else { "" }
         );
-        println!("Tools ({}):", card.tools.len());
+        outln!("Tools ({}):", card.tools.len());
         for tool in &card.tools {
-            println!("  {}: {}", tool.name, tool.description);
-            println!("    parameters: {}", tool.parameters);
+            outln!("  {}: {}", tool.name, tool.description);
+            outln!("    parameters: {}", tool.parameters);
         }
         let rows: Vec<Vec<String>> = card
             .difficulties
@@ -67,8 +67,8 @@ impl Args {
                 ]
             })
             .collect();
-        println!("\nDifficulty 0..=100 ({} seeds per row):", self.card_seeds);
-        print!(
+        outln!("\nDifficulty 0..=100 ({} seeds per row):", self.card_seeds);
+        out!(
             "{}",
             table::render(
                 &[
@@ -83,7 +83,7 @@ impl Args {
                 &rows
             )
         );
-        println!(
+        outln!(
             "\nSample task (seed {}, difficulty {}):\n  {}",
             self.task.seed,
             self.task.difficulty,

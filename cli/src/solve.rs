@@ -25,7 +25,7 @@ impl Args {
         if self.json {
             print_json(&trajectory)?;
         } else {
-            println!(
+            outln!(
                 "{} (seed {}, difficulty {})\n\n{}\n",
                 env.name(),
                 self.task.seed,
@@ -33,9 +33,9 @@ impl Args {
                 trajectory.task
             );
             for (index, step) in trajectory.steps.iter().enumerate() {
-                println!("{:>3}. {}\n     {}", index + 1, step.call, step.observation);
+                outln!("{:>3}. {}\n     {}", index + 1, step.call, step.observation);
             }
-            println!(
+            outln!(
                 "\nOutcome: {}, reward {}, {} calls.",
                 trajectory.outcome,
                 trajectory.reward,

@@ -35,7 +35,7 @@ impl Args {
         if self.json {
             print_json(&stats)?;
         } else {
-            print!("{}", render(&stats));
+            out!("{}", render(&stats));
         }
         Ok(ExitCode::SUCCESS)
     }

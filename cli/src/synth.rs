@@ -169,25 +169,25 @@ impl Args {
         if self.json {
             print_json(&funnel)?;
         } else {
-            print_funnel(&funnel, &self.out);
+            print_funnel(&funnel, &self.out)?;
         }
         Ok(ExitCode::SUCCESS)
     }
 }
 
-fn print_funnel(funnel: &Funnel, out: &Path) {
+fn print_funnel(funnel: &Funnel, out: &Path) -> Result<()> {
     let mut rows = vec![vec!["problems".to_owned(), funnel.problems.to_string(), "100%".to_owned()]];
     for row in &funnel.funnel {
         let share =
             if funnel.problems == 0 { 0.0 } else { row.passed as f64 * 100.0 / funnel.problems as f64 };
         rows.push(vec![row.description.to_owned(), row.passed.to_string(), format!("{share:.0}%")]);
     }
-    println!("{}", table::render(&["stage", "problems", "share"], &rows));
+    outln!("{}", table::render(&["stage", "problems", "share"], &rows));
     for record in funnel.records.iter().filter(|r| !r.kept) {
         let reason = record.reason.as_deref().unwrap_or("").lines().next().unwrap_or("");
-        println!("dropped {} [{}]: {reason}", record.id, record.stage.as_str());
+        outln!("dropped {} [{}]: {reason}", record.id, record.stage.as_str());
     }
-    println!(
+    outln!(
         "{} of {} problems kept ({} resumed), {} attempts, {} repairs, {:.1}s; environments in {}",
         funnel.kept,
         funnel.problems,
@@ -197,4 +197,5 @@ fn print_funnel(funnel: &Funnel, out: &Path) {
         funnel.elapsed_secs,
         out.display()
     );
+    Ok(())
 }

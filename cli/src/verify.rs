@@ -40,24 +40,27 @@ impl Args {
         if self.json {
             print_json(&report)?;
         } else {
-            print_report(&report);
+            print_report(&report)?;
         }
         Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }
 
-fn print_report(report: &VerifyReport) {
+fn print_report(report: &VerifyReport) -> Result<()> {
     let mut rows = vec![vec!["environments checked".to_owned(), report.envs.to_string()]];
     rows.extend(report.funnel.iter().map(|s| vec![s.description.to_owned(), s.passed.to_string()]));
-    print!("{}", table::render(&["stage", "passed"], &rows));
-    println!(
+    out!("{}", table::render(&["stage", "passed"], &rows));
+    outln!(
         "\n{} of {} environments passed ({} configs each).",
-        report.passed, report.envs, report.configs_per_env
+        report.passed,
+        report.envs,
+        report.configs_per_env
     );
     if !report.failed.is_empty() {
-        println!("\nRejected:");
+        outln!("\nRejected:");
         for failure in &report.failed {
-            println!("  {} [{}]: {}", failure.env, failure.stage.describe(), failure.reason);
+            outln!("  {} [{}]: {}", failure.env, failure.stage.describe(), failure.reason);
         }
     }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use codegym_core::ToolCall;
 use serde::Serialize;
 
 use crate::summary::{Summary, percentile};
-use crate::{Env, Error, Host};
+use crate::{Env, Error, Host, HostConfig};
 
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
@@ -49,6 +49,9 @@ pub struct BenchReport {
     pub threads: usize,
     pub throughput_episodes: usize,
     pub live_episodes: usize,
+    /// Why `live_episodes` is fewer than asked for (a system limit met), if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_limit: Option<String>,
     pub rss_bytes_per_episode: f64,
     pub rss_bytes_total: u64,
     /// Proportional set size per episode: like RSS, but a page shared by N mappings (the
@@ -86,15 +89,21 @@ pub fn corpus_starts(envs: &[Env], difficulty: u32, samples: usize) -> Result<Co
     })
 }
 
-/// Measure `env` (loaded from `path` so the cached load can be timed too). The host must
-/// have been built with a pool large enough for `live_episodes` (see `HostConfig::pool_size`).
-pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchReport, Error> {
-    let env = host.load(path)?; // compiles and fills the cache if needed
+/// Measure the environment at `path`, each figure on a host built from `config`: the memory
+/// figure on a host of its own, sized for `live_episodes` and dropped before the rest, so
+/// whatever limit the live episodes met (`vm.max_map_count`, memory) is released for the
+/// figures after it; the others on a host sized for the throughput episodes.
+pub fn bench(config: &HostConfig, path: &Path, options: &BenchOptions) -> Result<BenchReport, Error> {
+    let live = {
+        let host = Host::new(sized(config, options.live_episodes))?;
+        let env = host.load(path)?; // compiles and fills the cache if needed
+        let config = env.sample_config(1, options.difficulty)?;
+        live(&env, &config, options.live_episodes)?
+    };
+    let host = Host::new(sized(config, options.throughput_episodes))?;
+    let env = host.load(path)?;
     let cached_load_ms = percentile(&time_n(20, || host.load(path).map(drop))?, 0.5) * 1e3;
     let config = env.sample_config(1, options.difficulty)?;
-    // Memory first, while the pool's slots are fresh: reused slots keep pages resident, which
-    // would hide the cost of an episode.
-    let (live_episodes, rss_bytes_total, pss_bytes_total) = live(&env, &config, options.live_episodes)?;
     let observe = ToolCall::new("Observe", "{}");
     let mut unlimited = env.limits();
     unlimited.max_steps = u32::MAX;
@@ -106,8 +115,9 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
         episode.step(&observe);
         Ok(())
     })?;
+    drop(episode);
 
-    let steps_per_sec = throughput(&env, &config, options)?;
+    let (steps_per_sec, threads) = throughput(&env, &config, options)?;
     Ok(BenchReport {
         env: env.name().to_owned(),
         difficulty: options.difficulty,
@@ -117,15 +127,22 @@ pub fn bench(host: &Host, path: &Path, options: &BenchOptions) -> Result<BenchRe
         step_us_p50: percentile(&step_times, 0.5) * 1e6,
         step_us_p99: percentile(&step_times, 0.99) * 1e6,
         steps_per_sec,
-        threads: options.threads,
+        threads,
         throughput_episodes: options.throughput_episodes,
-        live_episodes,
-        rss_bytes_per_episode: rss_bytes_total as f64 / live_episodes.max(1) as f64,
-        rss_bytes_total,
-        pss_bytes_per_episode: pss_bytes_total as f64 / live_episodes.max(1) as f64,
+        live_episodes: live.episodes,
+        live_limit: live.limit,
+        rss_bytes_per_episode: live.rss_bytes as f64 / live.episodes.max(1) as f64,
+        rss_bytes_total: live.rss_bytes,
+        pss_bytes_per_episode: live.pss_bytes as f64 / live.episodes.max(1) as f64,
         cached_load_ms,
         corpus_starts: None,
     })
+}
+
+/// `config` with a pool for `episodes` live episodes plus oracle and scratch instances.
+fn sized(config: &HostConfig, episodes: usize) -> HostConfig {
+    let pool_size = u32::try_from(episodes.saturating_add(64)).unwrap_or(u32::MAX);
+    HostConfig { pool_size, ..config.clone() }
 }
 
 /// Seconds per run of `f`, `n` times.
@@ -140,23 +157,29 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<Vec<f64>
 }
 
 /// `Observe` steps per second over all threads, each stepping its share of the live
-/// episodes round-robin. Episodes run to the step limit (CodeGym's 256) and are replaced by
-/// fresh ones, as in a rollout; the restarts count against the time. Timing starts once
-/// every thread has started its episodes.
-fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Error> {
+/// episodes round-robin, and the threads that ran. Episodes run to the step limit (CodeGym's
+/// 256) and are replaced by fresh ones, as in a rollout; the restarts count against the time.
+/// Timing starts once every thread has started its episodes. Threads the system refuses
+/// (a resource limit) are left out rather than failing the figure, unless none starts.
+fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<(f64, usize), Error> {
     let threads = options.threads.max(1);
     let per_thread = options.throughput_episodes.div_ceil(threads);
     let limits = env.limits();
-    let ready = std::sync::Barrier::new(threads);
-    let counts = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let ready = &ready;
-                scope.spawn(move || -> Result<(u64, f64), Error> {
+    let counts = std::thread::scope(|scope| -> Result<Vec<(u64, f64)>, Error> {
+        let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
+        let mut workers = Vec::with_capacity(threads);
+        for index in 0..threads {
+            let (go_tx, go) = std::sync::mpsc::channel::<()>();
+            let ready_tx = ready_tx.clone();
+            let spawned = std::thread::Builder::new().name(format!("codegym-bench-{index}")).spawn_scoped(
+                scope,
+                move || -> Result<(u64, f64), Error> {
                     let observe = ToolCall::new("Observe", "{}");
                     let episodes: Result<Vec<_>, _> =
                         (0..per_thread).map(|_| env.start_with(config, limits)).collect();
-                    ready.wait(); // even when starting failed, so the others are not stranded
+                    // Even when starting failed, so the others are not kept waiting.
+                    let _ = ready_tx.send(());
+                    let _ = go.recv();
                     let mut episodes = episodes?;
                     let started = Instant::now();
                     let deadline = started + options.duration;
@@ -170,23 +193,46 @@ fn throughput(env: &Env, config: &str, options: &BenchOptions) -> Result<f64, Er
                         steps += episodes.len() as u64;
                     }
                     Ok((steps, started.elapsed().as_secs_f64()))
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(Ok((0, 0.0)))).collect::<Result<Vec<_>, _>>()
+                },
+            );
+            match spawned {
+                Ok(worker) => workers.push((worker, go_tx)),
+                Err(error) if workers.is_empty() => return Err(Error::Thread(error)),
+                Err(_) => break,
+            }
+        }
+        drop(ready_tx);
+        for _ in &workers {
+            let _ = ready.recv();
+        }
+        for (_, go) in &workers {
+            let _ = go.send(());
+        }
+        workers.into_iter().map(|(worker, _)| worker.join().unwrap_or(Ok((0, 0.0)))).collect()
     })?;
     let steps: u64 = counts.iter().map(|(steps, _)| steps).sum();
     let seconds = counts.iter().map(|(_, seconds)| *seconds).fold(0.0, f64::max);
-    Ok(steps as f64 / seconds.max(1e-9))
+    Ok((steps as f64 / seconds.max(1e-9), counts.len()))
+}
+
+/// What [`live`] measured.
+struct Live {
+    episodes: usize,
+    rss_bytes: u64,
+    pss_bytes: u64,
+    /// Why fewer than the episodes asked for are live, if they are.
+    limit: Option<String>,
 }
 
 /// Start `count` episodes and keep them alive; returns how many started and the RSS and PSS
-/// they added. Stops early (reporting what it reached) when instances cannot be created.
-fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64, u64), Error> {
+/// they added. Stops early (reporting what it reached and why) when instances cannot be
+/// created; every episode is dropped before it returns.
+fn live(env: &Env, config: &str, count: usize) -> Result<Live, Error> {
     let before = rss_bytes();
     let pss_before = pss_bytes();
     let mut episodes = Vec::with_capacity(count);
     let observe = ToolCall::new("Observe", "{}");
+    let mut limit = None;
     for _ in 0..count {
         match env.start(config) {
             Ok(mut episode) => {
@@ -195,20 +241,20 @@ fn live(env: &Env, config: &str, count: usize) -> Result<(usize, u64, u64), Erro
             }
             Err(Error::Instantiate(error)) if !episodes.is_empty() => {
                 let map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default();
-                eprintln!(
+                limit = Some(format!(
                     "stopped at {} live episodes: {error:#}. Each live episode maps ~4 memory regions; \
-                     vm.max_map_count is {} (raise it with `sysctl -w vm.max_map_count=1048576`).",
+                     vm.max_map_count is {} (raise it with `sysctl -w vm.max_map_count=1048576`)",
                     episodes.len(),
                     map_count.trim()
-                );
+                ));
                 break;
             }
             Err(error) => return Err(error),
         }
     }
-    let after = rss_bytes();
-    let pss_after = pss_bytes();
-    Ok((episodes.len(), after.saturating_sub(before), pss_after.saturating_sub(pss_before)))
+    let rss_bytes = rss_bytes().saturating_sub(before);
+    let pss_bytes = pss_bytes().saturating_sub(pss_before);
+    Ok(Live { episodes: episodes.len(), rss_bytes, pss_bytes, limit })
 }
 
 /// Resident set size of this process, from `/proc/self/statm` (0 where unavailable).

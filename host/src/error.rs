@@ -39,6 +39,8 @@ pub enum Error {
     Instantiate(wasmtime::Error),
     #[error("replay diverged at call {index}: {reason}")]
     ReplayDiverged { index: usize, reason: String },
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
     #[error("I/O error on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

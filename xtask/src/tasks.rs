@@ -142,20 +142,24 @@ fn codegym(root: &Path) -> Command {
     Command::new(root.join("target/debug/codegym"))
 }
 
-/// Build the CLI with the workspace's feature set (`--workspace`), which is exactly the one
-/// `cargo test --workspace` resolves: the CLI, the demo and the tests share one build of
-/// wasmtime. (`cargo build -p codegym-cli` alone could resolve fewer features and rebuild.)
+/// The packages the CLI, the demo and the tests build together: the workspace without
+/// xtask (built with its own features by `cargo xtask`) and without the trainer, which links
+/// libtorch (installed by `cargo xtask setup`, which the demo does not need) and is built and
+/// tested on its own. One selection means one feature set, so all of them share one build of
+/// wasmtime (`cargo build -p codegym-cli` alone could resolve fewer features and rebuild).
+const CORE_PACKAGES: [&str; 5] = ["--workspace", "--exclude", "xtask", "--exclude", "codegym-trainer"];
+
+/// The trainer package, built and tested after [`CORE_PACKAGES`].
+const TRAINER_PACKAGE: [&str; 2] = ["--package", "codegym-trainer"];
+
+/// Build the CLI (and every binary of [`CORE_PACKAGES`]).
 fn build_cli(root: &Path) -> Result<()> {
-    run_command(cargo().current_dir(root).args([
-        "build",
-        "--quiet",
-        "--profile",
-        "dev",
-        "--workspace",
-        "--exclude",
-        "xtask",
-        "--bins",
-    ]))
+    run_command(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--quiet", "--profile", "dev", "--bins"])
+            .args(CORE_PACKAGES),
+    )
 }
 
 /// Every environment for the demo and the benchmarks. The Python ones need componentize-py:
@@ -190,14 +194,9 @@ fn test(root: &Path) -> Result<()> {
     build_envs(root, &[])?;
     // `--profile dev`: the same artifacts as `cargo build`/`cargo run` (the CLI, the demo),
     // so wasmtime is compiled once per checkout, not once per profile.
-    run_command(cargo().current_dir(root).args([
-        "test",
-        "--profile",
-        "dev",
-        "--workspace",
-        "--exclude",
-        "xtask",
-    ]))?;
+    run_command(cargo().current_dir(root).args(["test", "--profile", "dev"]).args(CORE_PACKAGES))?;
+    // The trainer after the rest: it needs setup's libtorch.
+    run_command(cargo().current_dir(root).args(["test", "--profile", "dev"]).args(TRAINER_PACKAGE))?;
     // xtask's own tests, with the features `cargo xtask` itself was built with (so nothing
     // is rebuilt; `--workspace` above would unify features differently).
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;

@@ -137,15 +137,15 @@ impl Args {
         if self.json {
             print_json(&report)?;
         } else {
-            print_report(&report);
+            print_report(&report)?;
         }
         let failed = report.phases.iter().any(|p| p.errors > 0 || p.steps == 0);
         Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
 }
 
-fn print_report(report: &Report) {
-    println!(
+fn print_report(report: &Report) -> Result<()> {
+    outln!(
         "{} sessions of {} at {}{}; created at {:.0}/s",
         report.sessions,
         report.env,
@@ -154,7 +154,7 @@ fn print_report(report: &Report) {
         report.sessions_created_per_sec
     );
     if let (Some(total), Some(each)) = (report.server_rss_bytes, report.server_rss_bytes_per_session) {
-        println!(
+        outln!(
             "server RSS {:.1} MiB with every session live, {:.1} KiB more per session",
             total as f64 / (1 << 20) as f64,
             each / 1024.0
@@ -175,7 +175,7 @@ fn print_report(report: &Report) {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(
             &["transport", "connections", "steps/s", "p50 µs", "p99 µs", "requests", "errors"],
@@ -183,8 +183,9 @@ fn print_report(report: &Report) {
         )
     );
     if report.sessions_replaced > 0 {
-        println!("{} sessions ended and were replaced", report.sessions_replaced);
+        outln!("{} sessions ended and were replaced", report.sessions_replaced);
     }
+    Ok(())
 }
 
 /// `codegym serve` in a child process on a free port, killed on drop.

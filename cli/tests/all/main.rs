@@ -35,6 +35,10 @@ fn shared_cache() -> &'static std::path::Path {
 
 impl Cli {
     fn new() -> Self {
+        for dir in ["envs", "test-envs"] {
+            let path = workspace().join("target").join(dir);
+            assert!(path.is_dir(), "{} is missing: run `cargo xtask build-envs` first", path.display());
+        }
         Self { scratch: tempfile::tempdir().expect("temp dir") }
     }
 
@@ -274,6 +278,57 @@ fn replay_reports_a_tampered_trajectory() {
     let text = stdout(&output);
     assert!(text.contains("step 2 differs"), "{text}");
     assert!(text.contains("1 differ, 1 errors"), "{text}");
+}
+
+/// A reader that stops early (`codegym list --json | head`) is no error: the command exits 0 and
+/// prints nothing on stderr, for table and JSON output alike.
+#[test]
+fn a_closed_stdout_ends_output_quietly() {
+    let cli = Cli::new();
+    for args in [&["list"][..], &["list", "--json"], &["show", "binary-search"], &["stats", "--json"]] {
+        let mut child =
+            cli.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn codegym");
+        // Closed before the command has loaded its components, so its first write fails.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {} {stderr}", output.status);
+        assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// More live episodes than the system allows (`vm.max_map_count`, 65,530 by default, stops
+/// them at ~16,000): the figure reports how many started and why, and every other figure is
+/// still measured (before, the threads of the throughput loop could not start).
+#[test]
+fn bench_reports_its_figures_past_a_system_limit() {
+    let asked = 20_000;
+    let output = Cli::new().run(&[
+        "bench",
+        "--json",
+        "--live",
+        &asked.to_string(),
+        "--throughput-episodes",
+        "20",
+        "--seconds",
+        "0.2",
+    ]);
+    let report = json(&output);
+    assert!(report["steps_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+    assert!(report["step_us_p50"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+    let live = report["live_episodes"].as_u64().expect("live_episodes");
+    let map_count: u64 = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    // Each live episode maps ~4 regions: below 4 per asked episode the limit must be met.
+    if map_count < 4 * asked {
+        assert!(live < asked && live > 1000, "{report}");
+        let limit = report["live_limit"].as_str().expect("live_limit says why");
+        assert!(limit.contains("vm.max_map_count"), "{limit}");
+    } else if live < asked {
+        assert!(report["live_limit"].is_string(), "{report}");
+    }
 }
 
 #[test]

@@ -52,7 +52,8 @@ fn components(dir: &str) -> PathBuf {
 
 /// An environment loaded in-process, to compare the server against.
 fn load(dir: &str, name: &str) -> Env {
-    host().load(&components(dir).join(format!("{name}.wasm"))).expect("load component")
+    let path = components(dir).join(format!("{name}.wasm"));
+    host().load(&path).unwrap_or_else(|e| panic!("{e} (run `cargo xtask build-envs` first)"))
 }
 
 /// A real server on 127.0.0.1 with an OS-chosen port, in a runtime of its own; shut down
