@@ -66,7 +66,7 @@ impl Args {
         };
         let mut report = codegym_host::bench(&host, &path, &options)?;
         if self.corpus {
-            let registry = codegym_host::Registry::open(host, &global.env_dir())?;
+            let registry = codegym_host::Registry::open(host, &global.env_dir())?.on_load(crate::warn_cache);
             let envs = registry.select("all")?;
             report.corpus_starts = Some(codegym_host::corpus_starts(&envs, self.difficulty, 2000)?);
         }
