@@ -90,6 +90,7 @@ impl Args {
                 return Err(error).context("the built component does not load");
             }
         };
+        crate::warn_cache(&env.info().name, &env);
         let info = env.info();
         let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
         let limits = env.limits();

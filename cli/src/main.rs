@@ -141,15 +141,26 @@ impl Global {
     fn registry_with(&self, config: HostConfig) -> Result<Registry> {
         let host = Host::new(config)?;
         let dir = self.env_dir();
-        let registry = Registry::open(host, &dir).with_context(|| {
-            format!("no environment components in {} (run `cargo xtask build-envs`)", dir.display())
-        })?;
+        let registry = Registry::open(host, &dir)
+            .with_context(|| {
+                format!("no environment components in {} (run `cargo xtask build-envs`)", dir.display())
+            })?
+            .on_load(warn_cache);
         anyhow::ensure!(!registry.is_empty(), "no environment components in {}", dir.display());
         Ok(registry)
     }
 
     fn registry(&self) -> Result<Registry> {
         self.registry_with(self.host_config())
+    }
+}
+
+/// One line on stderr when the compile cache misbehaved loading `env` (a bad artifact was
+/// recompiled, or the cache could not be trusted or written).
+fn warn_cache(name: &str, env: &codegym_host::Env) {
+    let outcome = env.cache_outcome();
+    if outcome.is_warning() {
+        eprintln!("warning: {name}: {outcome}");
     }
 }
 

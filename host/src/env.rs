@@ -7,7 +7,7 @@ use wasmtime::{ResourceLimiter, Store, Trap};
 use crate::bindings::exports::codegym::env::environment::Guest as Exports;
 use crate::bindings::{Env as World, EnvPre as WorldPre};
 use crate::host::Host;
-use crate::{Budget, Episode, Error, Limits, LoadError};
+use crate::{Budget, CacheOutcome, Episode, Error, Limits, LoadError};
 
 /// Per-store host state: the memory limiter.
 pub(crate) struct StoreState {
@@ -95,6 +95,7 @@ struct EnvInner {
     info: EnvInfo,
     hash: blake3::Hash,
     budget: Option<Budget>,
+    cache: CacheOutcome,
 }
 
 impl Env {
@@ -103,6 +104,7 @@ impl Env {
         component: Component,
         hash: blake3::Hash,
         budget: Option<Budget>,
+        cache: CacheOutcome,
     ) -> Result<Self, Error> {
         let imports: Vec<String> =
             component.component_type().imports(host.engine()).map(|(name, _)| format!("`{name}`")).collect();
@@ -114,7 +116,7 @@ impl Env {
         // What `limits()` will say, before `self` exists; no budget applies nothing.
         let limits = budget.unwrap_or_default().apply(host.config().limits);
         let info = call_info(&host, &pre, &limits)?;
-        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget }) })
+        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget, cache }) })
     }
 
     pub fn info(&self) -> &EnvInfo {
@@ -132,6 +134,12 @@ impl Env {
 
     pub fn host(&self) -> &Host {
         &self.inner.host
+    }
+
+    /// What the compile cache did when this environment was loaded: a front end reports
+    /// [`CacheOutcome::is_warning`] ones (a bad artifact recompiled, an untrusted cache).
+    pub fn cache_outcome(&self) -> &CacheOutcome {
+        &self.inner.cache
     }
 
     /// The limits of this environment's episodes: the host's, tightened by the component's

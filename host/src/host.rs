@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::cache::ComponentCache;
+use crate::cache::{CacheOutcome, ComponentCache};
 use crate::env::{Env, StoreState};
 use crate::{Budget, Error, Limits, LoadError};
 
@@ -107,12 +107,16 @@ impl Host {
     }
 
     /// Load a component from bytes: validates it, refuses any import, checks the world.
+    /// What the disk cache did is [`Env::cache_outcome`].
     pub fn load_bytes(&self, bytes: &[u8]) -> Result<Env, Error> {
-        let component = match &self.inner.cache {
+        let (component, cache) = match &self.inner.cache {
             Some(cache) => cache.get_or_compile(&self.inner.engine, bytes)?,
-            None => Component::new(&self.inner.engine, bytes).map_err(LoadError::Invalid)?,
+            None => (
+                Component::new(&self.inner.engine, bytes).map_err(LoadError::Invalid)?,
+                CacheOutcome::Disabled,
+            ),
         };
-        Env::new(self.clone(), component, blake3::hash(bytes), Budget::read(bytes)?)
+        Env::new(self.clone(), component, blake3::hash(bytes), Budget::read(bytes)?, cache)
     }
 }
 

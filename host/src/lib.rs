@@ -35,6 +35,7 @@ pub use agent::{
 };
 pub use bench::{BenchOptions, BenchReport, CorpusStarts, bench, corpus_starts};
 pub use budget::{Budget, SECTION as BUDGET_SECTION};
+pub use cache::CacheOutcome;
 pub use card::{DifficultyCard, EnvCard, PROBE_DIFFICULTIES};
 pub use codegym_core::{ActionLog, EnvInfo, FaultKind, Outcome, ToolCall, Trajectory};
 pub use env::{Env, OracleSession};

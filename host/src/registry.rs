@@ -4,12 +4,16 @@ use std::sync::Mutex;
 
 use crate::{Env, Error, Host};
 
+/// Called with each environment a [`Registry`] loads, once per environment.
+type OnLoad = Box<dyn Fn(&str, &Env) + Send + Sync>;
+
 /// The environments in a directory of components (`<name>.wasm`), loaded lazily and kept.
 pub struct Registry {
     host: Host,
     dir: PathBuf,
     paths: BTreeMap<String, PathBuf>,
     loaded: Mutex<BTreeMap<String, Env>>,
+    on_load: Option<OnLoad>,
 }
 
 impl Registry {
@@ -25,7 +29,14 @@ impl Registry {
                 paths.insert(name.to_owned(), path.clone());
             }
         }
-        Ok(Self { host, dir: dir.to_owned(), paths, loaded: Mutex::new(BTreeMap::new()) })
+        Ok(Self { host, dir: dir.to_owned(), paths, loaded: Mutex::new(BTreeMap::new()), on_load: None })
+    }
+
+    /// Call `hook` with each environment as it is loaded (not when it is reused), e.g. for a
+    /// front end to report its [`Env::cache_outcome`].
+    pub fn on_load(mut self, hook: impl Fn(&str, &Env) + Send + Sync + 'static) -> Self {
+        self.on_load = Some(Box::new(hook));
+        self
     }
 
     pub fn host(&self) -> &Host {
@@ -58,6 +69,9 @@ impl Registry {
             available: self.names().collect::<Vec<_>>().join(", "),
         })?;
         let env = self.host.load(path)?;
+        if let Some(hook) = &self.on_load {
+            hook(name, &env);
+        }
         self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), env.clone());
         Ok(env)
     }

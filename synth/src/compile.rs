@@ -105,9 +105,10 @@ impl Toolchain {
         let fatal = |what: &str, e: std::io::Error| BuildFailure::Fatal(format!("{what}: {e}"));
         // The crate's directory in the name: two runs (two OUT directories) that synthesise
         // the same problem share the target directory but never an output file.
-        let mut hasher = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(dir, &mut hasher);
-        let package = format!("codegym-synth-{name}-{:016x}", std::hash::Hasher::finish(&hasher));
+        // blake3, not `DefaultHasher`: the name lands on disk, so it must not change between
+        // Rust releases.
+        let dir_hash = blake3::hash(dir.as_os_str().as_encoded_bytes()).to_hex();
+        let package = format!("codegym-synth-{name}-{}", &dir_hash[..16]);
         std::fs::create_dir_all(dir.join("src")).map_err(|e| fatal("creating the crate", e))?;
         let manifest = self.manifest(&package).map_err(|e| fatal("reading the workspace manifest", e))?;
         std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| fatal("writing Cargo.toml", e))?;

@@ -1,6 +1,7 @@
 //! The `codegym` binary as a user runs it, each command in a fresh process, on the real
 //! components built by `cargo xtask build-envs` (`target/envs`, `target/test-envs`).
 
+mod cache;
 mod deploy;
 mod eval;
 mod python;
