@@ -173,7 +173,7 @@ impl Toolchain {
 
     /// Our manifest for a generated crate: the SDK and the workspace's locked dependencies,
     /// no build script, no targets besides the library, the workspace's `wasm` profile.
-    fn manifest(&self, package: &str) -> std::io::Result<String> {
+    pub(crate) fn manifest(&self, package: &str) -> std::io::Result<String> {
         let root = std::fs::read_to_string(self.workspace.join("Cargo.toml"))?;
         let sdk = self.workspace.join("env-sdk");
         Ok(format!(

@@ -170,3 +170,40 @@ fn the_python_lane_asks_for_a_codegym_style_class() {
         assert!(prompt.contains(needle), "missing {needle:?} in the prompt");
     }
 }
+
+#[test]
+fn a_source_that_would_read_a_host_file_is_refused_before_it_is_compiled_and_nothing_of_the_file_goes_back() {
+    let out = tempfile::tempdir().expect("temp dir");
+    // rustc would read /etc/passwd as the module and quote its first line in the error.
+    let source = "use codegym_env_sdk::prelude::*;\n\n#[cfg_attr(all(), path = \"/etc/passwd\")]\nmod m;\n";
+    let reply = format!("```rust\n{source}```");
+    let model = Recorded::new(&[Ok(&reply), Err("HTTP 503")]);
+    let author = {
+        let model = model.clone();
+        move || -> Box<dyn ChatModel> { Box::new(model.clone()) }
+    };
+    let funnel = synth(out.path(), Lang::Rust, 2)
+        .run(&[humaneval_121()], &Models { author: &author, base: None }, &|_, _| {})
+        .expect("run");
+
+    let record = &funnel.records[0];
+    let refusal = record.attempts[0].stages[0].reason.as_deref().unwrap_or_default();
+    assert_eq!(
+        refusal,
+        "refused: `#[path]` at 3:19 is not allowed: only src/lib.rs is compiled, and the compiler would \
+         read (and quote) any host file named"
+    );
+    assert_eq!(record.attempts[0].stages.len(), 1, "no stage after generation");
+    let work = out.path().join("work/humaneval-121");
+    assert!(!work.join("crate").exists() && !work.join("attempt-1").exists(), "nothing was built or saved");
+
+    let mut told: Vec<String> = model.requests().iter().flatten().map(|m| m.text().to_owned()).collect();
+    for saved in ["problems/humaneval-121.json", "funnel.json"] {
+        told.push(std::fs::read_to_string(out.path().join(saved)).expect("written"));
+    }
+    assert!(told[1].contains(refusal), "the next attempt is told why");
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd");
+    for line in passwd.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(told.iter().all(|text| !text.contains(line)), "{line:?} went back");
+    }
+}
