@@ -178,19 +178,26 @@ fn encode(value: impl Serialize) -> AppResult<Value> {
 async fn handle(state: &Arc<AppState>, op: Op, body: Value) -> Answer {
     let state = state.clone();
     match op {
-        Op::Step => match fields::<SessionStep>(body)
-            .and_then(|request| api::start_step(&state, &request.session_id, request.step))
-        {
-            Ok(pending) => Answer::Later(Box::pin(async move { encode(pending.finish(&state).await?) })),
-            Err(error) => Answer::Now(Err(error)),
-        },
-        Op::Batch => match fields(body) {
-            Ok(request) => {
-                let pending = api::start_batch(&state, request);
-                Answer::Later(Box::pin(async move { Ok(pending.finish(&state).await) }))
+        Op::Step => {
+            let started = match fields::<SessionStep>(body) {
+                Ok(request) => api::start_step(&state, request.session_id, request.step).await,
+                Err(error) => Err(error),
+            };
+            match started {
+                Ok(pending) => Answer::Later(Box::pin(async move { encode(pending.finish(&state).await?) })),
+                Err(error) => Answer::Now(Err(error)),
             }
-            Err(error) => Answer::Now(Err(error)),
-        },
+        }
+        Op::Batch => {
+            let started = match fields(body) {
+                Ok(request) => api::start_batch(&state, request).await,
+                Err(error) => Err(error),
+            };
+            match started {
+                Ok(pending) => Answer::Later(Box::pin(async move { Ok(pending.finish(&state).await) })),
+                Err(error) => Answer::Now(Err(error)),
+            }
+        }
         Op::Create => {
             Answer::Later(Box::pin(async move { encode(api::create(&state, fields(body)?).await?) }))
         }
@@ -204,9 +211,10 @@ async fn handle(state: &Arc<AppState>, op: Op, body: Value) -> Answer {
             Ok(request) => api::fork(&state, &request.session_id).await.and_then(encode),
             Err(error) => Err(error),
         }),
-        Op::Get => {
-            Answer::Now(fields::<SessionRef>(body).and_then(|r| api::show_session(&state, &r.session_id)))
-        }
+        Op::Get => Answer::Now(match fields::<SessionRef>(body) {
+            Ok(request) => api::show_session(&state, request.session_id).await,
+            Err(error) => Err(error),
+        }),
         Op::Delete => Answer::Now(match fields::<SessionRef>(body) {
             Ok(request) => api::delete(&state, &request.session_id).await,
             Err(error) => Err(error),
