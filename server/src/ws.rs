@@ -7,9 +7,10 @@
 //! or `{"id", "ok": false, "status": ...the HTTP status, "error"}`.
 //!
 //! Ordering: requests are *applied* one at a time in the order they arrive (so pipelined
-//! steps of one session run in order), but a step's or batch's reply waits in the
-//! background for its commit while later requests go on, so pipelined steps share group
-//! commits; `create` and `envs` run entirely in the background. Replies can therefore
+//! steps of one session run in order; a step or batch runs off the async workers and the
+//! socket waits for it), but a step's or batch's reply waits in the background for its
+//! commit while later requests go on, so pipelined steps share group commits; `create` and
+//! `envs` run entirely in the background. Replies can therefore
 //! arrive out of order: match them by `id`. A malformed message gets an error reply; only
 //! a message over the body limit or a broken connection closes the socket.
 
