@@ -2,8 +2,8 @@
 //! both transports call them: HTTP (`routes.rs`) and the WebSocket (`ws.rs`).
 //!
 //! Steps come in two halves, so that a transport can run them in order and then await
-//! their durability concurrently: `start_*` runs the calls in memory and queues their
-//! writes, `finish` waits for the commit.
+//! their durability concurrently: `start_*` runs the calls in memory, off the async workers
+//! (see `offload.rs`), and queues their writes; `finish` waits for the commit.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -16,18 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::offload::blocking;
 use crate::state::{AppState, Live, Session, clamp_limits};
 use crate::store::Ack;
 
 pub(crate) type AppResult<T> = Result<T, ApiError>;
-
-/// Run blocking work (loading a component, starting or forking an episode) off the
-/// async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the request's worker failed: {error}"))
-    })?
-}
 
 #[derive(Serialize)]
 struct ToolOut {
@@ -170,8 +163,14 @@ fn merge_limits(base: Limits, overrides: Value) -> AppResult<Limits> {
     Ok(clamp_limits(limits, base))
 }
 
-/// A session's status, counters, limits and action log.
-pub(crate) fn show_session(state: &AppState, id: &str) -> AppResult<Value> {
+/// A session's status, counters, limits and action log. Off the async workers: the session
+/// may be locked by a step that runs to its backstop.
+pub(crate) async fn show_session(state: &Arc<AppState>, id: String) -> AppResult<Value> {
+    let state = state.clone();
+    blocking(move || show_session_now(&state, &id)).await
+}
+
+fn show_session_now(state: &AppState, id: &str) -> AppResult<Value> {
     let session = state.session(id)?;
     let live = session.lock();
     let episode = &live.episode;
@@ -307,9 +306,21 @@ pub(crate) struct PendingStep {
     ack: Option<Ack>,
 }
 
-/// Run one step on session `id` now; its reply comes from [`PendingStep::finish`].
-pub(crate) fn start_step(state: &AppState, id: &str, request: StepRequest) -> AppResult<PendingStep> {
+/// Run one step on session `id`, off the async workers; its reply comes from
+/// [`PendingStep::finish`].
+pub(crate) async fn start_step(
+    state: &Arc<AppState>,
+    id: String,
+    request: StepRequest,
+) -> AppResult<PendingStep> {
     let start = Instant::now();
+    let worker = state.clone();
+    state.steps.run(move || step_now(&worker, &id, request, start)).await?
+}
+
+/// Run one step on session `id` on this thread, which may block for as long as the step's
+/// limits allow; its latency counts from `start`.
+fn step_now(state: &AppState, id: &str, request: StepRequest, start: Instant) -> AppResult<PendingStep> {
     let action = request.action()?;
     let session = state.session(id)?;
     let (reply, ack) = run(state, &session, action);
@@ -371,11 +382,17 @@ enum BatchItem {
     Started(String, AppResult<PendingStep>),
 }
 
-/// Run a batch's steps now, in order; items fail one by one, never the whole batch.
-pub(crate) fn start_batch(state: &AppState, request: BatchRequest) -> PendingBatch {
+/// Run a batch's steps in order, together off the async workers; items fail one by one,
+/// never the whole batch.
+pub(crate) async fn start_batch(state: &Arc<AppState>, request: BatchRequest) -> AppResult<PendingBatch> {
+    let worker = state.clone();
+    state.steps.run(move || batch_now(&worker, request)).await
+}
+
+fn batch_now(state: &AppState, request: BatchRequest) -> PendingBatch {
     let items = request.steps.into_iter().map(|item| match serde_json::from_value::<SessionStep>(item) {
         Ok(item) => {
-            let started = start_step(state, &item.session_id, item.step);
+            let started = step_now(state, &item.session_id, item.step, Instant::now());
             BatchItem::Started(item.session_id, started)
         }
         Err(error) => BatchItem::Invalid(ApiError::bad_request(format!("invalid step: {error}"))),

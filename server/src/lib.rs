@@ -17,6 +17,7 @@
 mod api;
 mod error;
 mod metrics;
+mod offload;
 mod openapi;
 mod routes;
 mod site;

@@ -96,7 +96,7 @@ async fn create_session(State(state): Shared, Json(request): Json<CreateRequest>
 }
 
 async fn show_session(State(state): Shared, Path(id): Path<String>) -> AppResult<axum::Json<Value>> {
-    api::show_session(&state, &id).map(axum::Json)
+    api::show_session(&state, id).await.map(axum::Json)
 }
 
 async fn delete_session(State(state): Shared, Path(id): Path<String>) -> AppResult<axum::Json<Value>> {
@@ -113,10 +113,11 @@ async fn step(
     Path(id): Path<String>,
     Json(request): Json<StepRequest>,
 ) -> AppResult<axum::Json<StepReply>> {
-    let pending = api::start_step(&state, &id, request)?;
+    let pending = api::start_step(&state, id, request).await?;
     pending.finish(&state).await.map(axum::Json)
 }
 
-async fn batch_step(State(state): Shared, Json(request): Json<BatchRequest>) -> axum::Json<Value> {
-    axum::Json(api::start_batch(&state, request).finish(&state).await)
+async fn batch_step(State(state): Shared, Json(request): Json<BatchRequest>) -> AppResult<axum::Json<Value>> {
+    let pending = api::start_batch(&state, request).await?;
+    Ok(axum::Json(pending.finish(&state).await))
 }

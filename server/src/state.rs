@@ -15,6 +15,7 @@ use codegym_host::{Episode, Limits, Registry, StepResult};
 
 use crate::error::{ApiError, Error, StoreError};
 use crate::metrics::Metrics;
+use crate::offload::StepRunner;
 use crate::store::{self, Ack, Op, SessionMeta, StepRecord, Store, StoredSession};
 
 /// How to run a [`crate::Server`].
@@ -133,6 +134,8 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub registry: Registry,
     pub metrics: Metrics,
+    /// Where steps run: off the async workers, a bounded number at a time.
+    pub steps: StepRunner,
     sessions: RwLock<HashMap<SessionId, Arc<Session>>>,
     store: Option<Store>,
     epoch: Instant,
@@ -167,6 +170,7 @@ impl AppState {
             config,
             registry,
             metrics: Metrics::default(),
+            steps: StepRunner::default(),
             sessions: RwLock::new(HashMap::new()),
             store,
             epoch: Instant::now(),

@@ -7,9 +7,10 @@
 //! or `{"id", "ok": false, "status": ...the HTTP status, "error"}`.
 //!
 //! Ordering: requests are *applied* one at a time in the order they arrive (so pipelined
-//! steps of one session run in order), but a step's or batch's reply waits in the
-//! background for its commit while later requests go on, so pipelined steps share group
-//! commits; `create` and `envs` run entirely in the background. Replies can therefore
+//! steps of one session run in order; a step or batch runs off the async workers and the
+//! socket waits for it), but a step's or batch's reply waits in the background for its
+//! commit while later requests go on, so pipelined steps share group commits; `create` and
+//! `envs` run entirely in the background. Replies can therefore
 //! arrive out of order: match them by `id`. A malformed message gets an error reply; only
 //! a message over the body limit or a broken connection closes the socket.
 
@@ -178,19 +179,26 @@ fn encode(value: impl Serialize) -> AppResult<Value> {
 async fn handle(state: &Arc<AppState>, op: Op, body: Value) -> Answer {
     let state = state.clone();
     match op {
-        Op::Step => match fields::<SessionStep>(body)
-            .and_then(|request| api::start_step(&state, &request.session_id, request.step))
-        {
-            Ok(pending) => Answer::Later(Box::pin(async move { encode(pending.finish(&state).await?) })),
-            Err(error) => Answer::Now(Err(error)),
-        },
-        Op::Batch => match fields(body) {
-            Ok(request) => {
-                let pending = api::start_batch(&state, request);
-                Answer::Later(Box::pin(async move { Ok(pending.finish(&state).await) }))
+        Op::Step => {
+            let started = match fields::<SessionStep>(body) {
+                Ok(request) => api::start_step(&state, request.session_id, request.step).await,
+                Err(error) => Err(error),
+            };
+            match started {
+                Ok(pending) => Answer::Later(Box::pin(async move { encode(pending.finish(&state).await?) })),
+                Err(error) => Answer::Now(Err(error)),
             }
-            Err(error) => Answer::Now(Err(error)),
-        },
+        }
+        Op::Batch => {
+            let started = match fields(body) {
+                Ok(request) => api::start_batch(&state, request).await,
+                Err(error) => Err(error),
+            };
+            match started {
+                Ok(pending) => Answer::Later(Box::pin(async move { Ok(pending.finish(&state).await) })),
+                Err(error) => Answer::Now(Err(error)),
+            }
+        }
         Op::Create => {
             Answer::Later(Box::pin(async move { encode(api::create(&state, fields(body)?).await?) }))
         }
@@ -204,9 +212,10 @@ async fn handle(state: &Arc<AppState>, op: Op, body: Value) -> Answer {
             Ok(request) => api::fork(&state, &request.session_id).await.and_then(encode),
             Err(error) => Err(error),
         }),
-        Op::Get => {
-            Answer::Now(fields::<SessionRef>(body).and_then(|r| api::show_session(&state, &r.session_id)))
-        }
+        Op::Get => Answer::Now(match fields::<SessionRef>(body) {
+            Ok(request) => api::show_session(&state, request.session_id).await,
+            Err(error) => Err(error),
+        }),
         Op::Delete => Answer::Now(match fields::<SessionRef>(body) {
             Ok(request) => api::delete(&state, &request.session_id).await,
             Err(error) => Err(error),
