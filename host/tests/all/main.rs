@@ -3,6 +3,7 @@
 //! Components come from `cargo xtask build-envs` (`target/envs`, `target/test-envs`);
 //! `cargo xtask test` builds them before running this.
 
+mod determinism;
 mod episodes;
 mod hostile;
 mod loading;
