@@ -156,9 +156,9 @@ impl Environment for NanBits {
     }
 }
 
-/// The hexadecimal number after `key=0x` in `text`.
-fn hex_after(text: &str, key: &str) -> Option<u64> {
-    let start = text.find(&format!("{key}=0x"))? + key.len() + 3;
+/// The hexadecimal number after `marker` (which ends in `0x`) in `text`.
+fn hex_after(text: &str, marker: &str) -> Option<u64> {
+    let start = text.find(marker)? + marker.len();
     let digits: String = text[start..].chars().take_while(char::is_ascii_hexdigit).collect();
     u64::from_str_radix(&digits, 16).ok()
 }
@@ -169,10 +169,10 @@ pub struct NanBitsOracle;
 
 impl Oracle for NanBitsOracle {
     async fn solve(agent: Agent, task: String) {
-        let a = hex_after(&task, "a = ").unwrap_or(0);
-        let b = hex_after(&task, "b = ").unwrap_or(0);
+        let a = hex_after(&task, "a = 0x").unwrap_or(0);
+        let b = hex_after(&task, "b = 0x").unwrap_or(0);
         let f32s = json!({ "a": a, "b": b });
-        let quotient = hex_after(&agent.call("F32", &f32s).await, "div").unwrap_or(0);
+        let quotient = hex_after(&agent.call("F32", &f32s).await, "div=0x").unwrap_or(0);
         agent.call("F32x4", &f32s).await;
         agent.call("F64", json!({ "a": 0, "b": 0 })).await;
         agent.call("F64x2", json!({ "a": 0x7ff4_0000_0000_0001_u64, "b": 0x3ff0_0000_0000_0000_u64 })).await;
