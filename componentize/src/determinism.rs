@@ -307,7 +307,8 @@ fn rewrite_body(body: &FunctionBody, params: u32) -> Result<Option<Function>, Er
     for local in body.get_locals_reader()? {
         let (n, ty) = local?;
         count = count.checked_add(n).ok_or(Error::Malformed("too many locals"))?;
-        locals.push((n, RoundtripReencoder.val_type(ty).map_err(|_| Error::Malformed("unknown local type"))?));
+        locals
+            .push((n, RoundtripReencoder.val_type(ty).map_err(|_| Error::Malformed("unknown local type"))?));
     }
     let mut scratch = |ty: ValType, used: bool| -> Option<u32> {
         used.then(|| {
@@ -331,7 +332,8 @@ fn rewrite_body(body: &FunctionBody, params: u32) -> Result<Option<Function>, Er
     let mut copied = offset(code_start);
     for (end, result) in sites {
         let end = offset(end);
-        function.raw(bytes.get(copied..end).ok_or(Error::Malformed("operator out of bounds"))?.iter().copied());
+        function
+            .raw(bytes.get(copied..end).ok_or(Error::Malformed("operator out of bounds"))?.iter().copied());
         copied = end;
         let (local, nan, eq, select) = match result {
             NanResult::F32 => (
@@ -360,9 +362,14 @@ fn rewrite_body(body: &FunctionBody, params: u32) -> Result<Option<Function>, Er
             ),
         };
         let local = local.ok_or(Error::Malformed("no scratch local"))?;
-        for instruction in
-            [Instruction::LocalTee(local), nan, Instruction::LocalGet(local), Instruction::LocalGet(local), eq, select]
-        {
+        for instruction in [
+            Instruction::LocalTee(local),
+            nan,
+            Instruction::LocalGet(local),
+            Instruction::LocalGet(local),
+            eq,
+            select,
+        ] {
             function.instruction(&instruction);
         }
     }
@@ -517,7 +524,11 @@ mod tests {
                 native_differs.push(*name);
             }
             // Ordinary operands: the very same bits as before the rewrite.
-            assert_eq!(run(&rewritten, name, (three, two), wide), run(&original, name, (three, two), wide), "{name}");
+            assert_eq!(
+                run(&rewritten, name, (three, two), wide),
+                run(&original, name, (three, two), wide),
+                "{name}"
+            );
         }
         // Without the rewrite the engine's NaNs show: a signalling NaN's payload survives.
         assert!(native_differs.len() > OPS.len() / 2, "only {native_differs:?} differ natively");
@@ -555,7 +566,10 @@ mod tests {
         let (before, after) = (bodies(&original), bodies(&rewritten));
         assert_eq!(before.len(), after.len());
         assert_eq!(before.last(), after.last(), "the integer function is copied");
-        assert!(before.iter().zip(&after).take(OPS.len()).all(|(b, a)| b != a), "every float one is rewritten");
+        assert!(
+            before.iter().zip(&after).take(OPS.len()).all(|(b, a)| b != a),
+            "every float one is rewritten"
+        );
         // Idempotent in effect: a second rewrite adds checks but changes no result.
         let twice = canonicalize_nans(&rewritten).expect("rewrite");
         assert_eq!(run(&twice, "f32.div", (0, 0), false), u64::from(CANONICAL_F32_NAN));
@@ -613,8 +627,10 @@ mod tests {
         let plain = ops_module();
         assert!(uses_relaxed_simd(&relaxed).expect("parse"));
         assert!(uses_relaxed_simd(&plain).expect("parse"), "ops_module has f32x4.relaxed_madd");
-        let ints = wat::parse_str("(module (func (param v128) (result v128) local.get 0 local.get 0 i8x16.swizzle))")
-            .expect("valid wat");
+        let ints = wat::parse_str(
+            "(module (func (param v128) (result v128) local.get 0 local.get 0 i8x16.swizzle))",
+        )
+        .expect("valid wat");
         assert!(!uses_relaxed_simd(&ints).expect("parse"));
         assert!(uses_relaxed_simd(&component_of(&[&ints, &relaxed])).expect("parse"));
         assert!(!uses_relaxed_simd(&component_of(&[&ints])).expect("parse"));
@@ -632,7 +648,8 @@ mod tests {
             assert!(canonicalize_nans(&wasm[..wasm.len() - 1]).is_err());
         }
         assert!(canonicalize_nans(b"not wasm at all").is_err());
-        let plain = wat::parse_str("(module (func (param f32) (result f32) local.get 0 f32.sqrt))").expect("wat");
+        let plain =
+            wat::parse_str("(module (func (param f32) (result f32) local.get 0 f32.sqrt))").expect("wat");
         assert!(uses_relaxed_simd(&plain[..plain.len() - 1]).is_err());
     }
 }

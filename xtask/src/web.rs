@@ -123,6 +123,8 @@ fn pin(envs: &Path, test_envs: &Path, extra: &[&str], out: &Path) -> Result<Vec<
     }
     sources.sort();
     sources.extend(extra.iter().map(|name| test_envs.join(format!("{name}.wasm"))));
+    let started = std::time::Instant::now();
+    let mut rewritten = 0;
     let mut refused = Vec::new();
     for source in sources {
         let name = source.file_stem().and_then(|n| n.to_str()).context("a component's name")?.to_owned();
@@ -139,11 +141,18 @@ fn pin(envs: &Path, test_envs: &Path, extra: &[&str], out: &Path) -> Result<Vec<
                 std::fs::write(&pinned, canonical)?;
                 let _ = std::fs::remove_file(&marker);
             }
+            rewritten += 1;
         }
         if marker.exists() {
             eprintln!("skipping {name}: {RELAXED_SIMD}");
             refused.push(Refused { name, reason: RELAXED_SIMD });
         }
+    }
+    if rewritten > 0 {
+        eprintln!(
+            "canonicalised the NaNs of {rewritten} components for the browser in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(refused)
 }

@@ -26,7 +26,11 @@ const NAN_CALLS: &[(&str, &str)] = &[
 ];
 
 /// The host's observations of `NAN_CALLS`, of one `nan-bits` episode.
-fn host_observations(configure: impl FnOnce(&mut codegym_host::HostConfig), calls: &[(&str, &str)], env: &str) -> Vec<String> {
+fn host_observations(
+    configure: impl FnOnce(&mut codegym_host::HostConfig),
+    calls: &[(&str, &str)],
+    env: &str,
+) -> Vec<String> {
     let (host, _cache) = host_with(configure);
     let env = load(&host, "test-envs", env);
     let config = env.sample_config(0, 0).expect("config");
@@ -36,7 +40,11 @@ fn host_observations(configure: impl FnOnce(&mut codegym_host::HostConfig), call
 
 /// The observations of `calls` in one episode of `component` (config `{seed 0}`) in a bare
 /// wasmtime configured by `configure`, driven through the component's exports directly.
-fn bare_observations(component: &[u8], configure: impl FnOnce(&mut Config), calls: &[(&str, &str)]) -> Vec<String> {
+fn bare_observations(
+    component: &[u8],
+    configure: impl FnOnce(&mut Config),
+    calls: &[(&str, &str)],
+) -> Vec<String> {
     let mut config = Config::new();
     configure(&mut config);
     let engine = Engine::new(&config).expect("engine");
@@ -121,8 +129,10 @@ fn the_browser_rewrite_gives_the_hosts_nan_bits_in_an_engine_that_does_not_canon
     let (pinned_host, _cache) = host_with(|_| {});
     let env = pinned_host.load_bytes(&rewritten).expect("loads");
     let mut episode = env.start(&env.sample_config(0, 0).expect("config")).expect("start");
-    let again: Vec<String> =
-        NAN_CALLS.iter().map(|(tool, arguments)| episode.step(&crate::call(tool, arguments)).observation).collect();
+    let again: Vec<String> = NAN_CALLS
+        .iter()
+        .map(|(tool, arguments)| episode.step(&crate::call(tool, arguments)).observation)
+        .collect();
     assert_eq!(again, host);
 }
 
@@ -130,7 +140,11 @@ fn the_browser_rewrite_gives_the_hosts_nan_bits_in_an_engine_that_does_not_canon
 /// proposal's deterministic semantics define for them.
 const RELAXED: &[(&str, &str, &str)] = &[
     // NaN, +∞, 3e9, -2.5 → as `i32x4.trunc_sat_f32x4_s` (x86's cvttps2dq: 0x80000000 each).
-    ("Trunc", r#"{"lanes":[2143289344,2139095040,1328730206,3223322624]}"#, "[0, 2147483647, 2147483647, -2]"),
+    (
+        "Trunc",
+        r#"{"lanes":[2143289344,2139095040,1328730206,3223322624]}"#,
+        "[0, 2147483647, 2147483647, -2]",
+    ),
     // Indices 16 and up are out of range → 0, as `i8x16.swizzle` (x86's pshufb uses the
     // low four bits unless the top one is set).
     (
@@ -187,8 +201,12 @@ fn relaxed_simd_gives_its_deterministic_semantics_in_every_host_configuration() 
         },
         &calls,
     );
-    let differing: Vec<&str> =
-        calls.iter().zip(native.iter().zip(&pooled)).filter(|(_, (n, p))| n != p).map(|((tool, _), _)| *tool).collect();
+    let differing: Vec<&str> = calls
+        .iter()
+        .zip(native.iter().zip(&pooled))
+        .filter(|(_, (n, p))| n != p)
+        .map(|((tool, _), _)| *tool)
+        .collect();
     eprintln!("relaxed SIMD lowered natively on this CPU differs in {differing:?}");
     if cfg!(target_arch = "x86_64") {
         // cvttps2dq (SSE2, every x86-64 CPU): NaN and out-of-range lanes become i32::MIN.
@@ -213,8 +231,9 @@ fn oracle_episodes_replay_byte_for_byte_on_another_host() {
         let elsewhere = load(&other, "test-envs", name);
         for seed in 0..5 {
             let job = codegym_host::Job { env: env.clone(), seed, difficulty: 0 };
-            let (oracle, _) = codegym_host::run_episode(&job, &mut codegym_host::OraclePolicy::default(), env.limits())
-                .expect("oracle episode");
+            let (oracle, _) =
+                codegym_host::run_episode(&job, &mut codegym_host::OraclePolicy::default(), env.limits())
+                    .expect("oracle episode");
             assert_eq!(oracle.outcome, codegym_host::Outcome::Solved, "{name} seed {seed}");
             let calls = oracle.steps.iter().map(|step| step.call.clone()).collect();
             let job = codegym_host::Job { env: elsewhere.clone(), seed, difficulty: 0 };
@@ -224,4 +243,19 @@ fn oracle_episodes_replay_byte_for_byte_on_another_host() {
             assert_eq!(replayed.steps, oracle.steps, "{name} seed {seed}");
         }
     }
+}
+
+#[test]
+fn the_engine_has_no_threads_so_no_shared_memory_to_race_on() {
+    // wasmtime is built without its `threads` feature: a core module may not even declare a
+    // shared memory or an atomic wait, so a component has one thread of execution.
+    let (host, _cache) = host_with(|_| {});
+    for wat in [
+        "(module (memory 1 1 shared))",
+        "(module (memory 1 1) (func (result i32) i32.const 0 i32.const 0 i64.const 0 memory.atomic.wait32))",
+    ] {
+        let error = wasmtime::Module::new(host.engine(), wat).expect_err(wat);
+        assert!(format!("{error:#}").contains("threads"), "{wat}: {error:#}");
+    }
+    assert!(wasmtime::Module::new(host.engine(), "(module (memory 1 1))").is_ok());
 }

@@ -50,4 +50,3 @@ pub fn f64x2(a: u64, b: u64) -> String {
         f64_lanes(f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(x))),
     )
 }
-

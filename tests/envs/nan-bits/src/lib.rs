@@ -133,12 +133,16 @@ impl Environment for NanBits {
 
     fn tools(tools: &mut Tools<Self>) {
         tools
-            .add("F32", "Scalar f32 operations on two bit patterns; their results' bits.", |_, args: F32Args| {
-                f32_ops(f32::from_bits(args.a), f32::from_bits(args.b))
-            })
-            .add("F64", "Scalar f64 operations on two bit patterns; their results' bits.", |_, args: F64Args| {
-                f64_ops(f64::from_bits(args.a), f64::from_bits(args.b))
-            })
+            .add(
+                "F32",
+                "Scalar f32 operations on two bit patterns; their results' bits.",
+                |_, args: F32Args| f32_ops(f32::from_bits(args.a), f32::from_bits(args.b)),
+            )
+            .add(
+                "F64",
+                "Scalar f64 operations on two bit patterns; their results' bits.",
+                |_, args: F64Args| f64_ops(f64::from_bits(args.a), f64::from_bits(args.b)),
+            )
             .add(
                 "F32x4",
                 "f32x4 operations on lanes [a, b, a, b] and [b, a, a, b]; each result's lanes' bits.",
@@ -193,5 +197,4 @@ mod tests {
             assert!(run.done && run.reward == 1.0, "seed {seed}");
         }
     }
-
 }

@@ -133,9 +133,11 @@ impl Environment for RelaxedSimd {
             .add("Madd", "f32x4.relaxed_madd (a * b + c): the lanes' bits.", |_, args: MaddArgs| {
                 lanes::madd(args.a, args.b, args.c)
             })
-            .add("MinMax", "f32x4.relaxed_min and relaxed_max of a and b: the lanes' bits.", |_, args: PairArgs| {
-                lanes::min_max(args.a, args.b)
-            })
+            .add(
+                "MinMax",
+                "f32x4.relaxed_min and relaxed_max of a and b: the lanes' bits.",
+                |_, args: PairArgs| lanes::min_max(args.a, args.b),
+            )
             .add("Swizzle", "i8x16.relaxed_swizzle: the bytes.", |_, args: SwizzleArgs| {
                 lanes::swizzle(args.table, args.indices)
             })
@@ -162,7 +164,9 @@ impl Oracle for RelaxedSimdOracle {
     async fn solve(agent: Agent, task: String) {
         let hex = task.split("0x").nth(1).unwrap_or("").get(..8).unwrap_or("0");
         let value = u32::from_str_radix(hex, 16).unwrap_or(0);
-        let lanes = agent.call("Trunc", codegym_env_sdk::serde_json::json!({ "lanes": [value, value, value, value] })).await;
+        let lanes = agent
+            .call("Trunc", codegym_env_sdk::serde_json::json!({ "lanes": [value, value, value, value] }))
+            .await;
         agent.done(first_int(&lanes).unwrap_or(0)).await;
     }
 }
