@@ -4,10 +4,14 @@
 // `site/`, and `envs.json`, the index the page reads.
 //
 //   node web/build.mjs --envs DIR --core FILE --list FILE --python a,b --out DIR
-//                      [--extra-envs DIR --extra-list FILE --extra a,b]
+//                      [--extra-list FILE --extra a,b] [--refused FILE]
 //
-// A component is transpiled again only when it is newer than its output. The components
-// import nothing, so the generated JavaScript needs no WASI shim.
+// `--envs` holds the components as xtask prepared them for the browser (NaN canonicalisation
+// written into their code), the --extra ones too; `--refused` lists, as
+// `[{"name", "reason"}]`, those it refused (relaxed SIMD): they are left out of the page and
+// named in the index's `refused`. A component is transpiled again only when it is newer
+// than its output. The components import nothing, so the generated JavaScript needs no WASI
+// shim.
 import { transpile } from '@bytecodealliance/jco';
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,9 +24,9 @@ const { values: args } = parseArgs({
     core: { type: 'string' },
     list: { type: 'string' },
     python: { type: 'string', default: '' },
-    'extra-envs': { type: 'string', default: '' },
     'extra-list': { type: 'string', default: '' },
     extra: { type: 'string', default: '' },
+    refused: { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -63,17 +67,19 @@ const out = args.out;
 await mkdir(join(out, 'envs'), { recursive: true });
 
 // The environments `codegym list --json` reported, in its order, then the --extra ones
-// (test components, from --extra-envs as listed in --extra-list).
-const listed = JSON.parse(await readFile(args.list, 'utf8'));
+// (test components, as listed in --extra-list), less the refused ones.
+const refused = args.refused ? JSON.parse(await readFile(args.refused, 'utf8')) : [];
+let listed = JSON.parse(await readFile(args.list, 'utf8'));
 const extra = new Set(args.extra.split(',').filter(Boolean));
 if (extra.size) {
   const more = JSON.parse(await readFile(args['extra-list'], 'utf8')).filter((info) => extra.has(info.name));
   listed.push(...more.map((info) => ({ ...info, extra: true })));
 }
+listed = listed.filter((info) => !refused.some((r) => r.name === info.name));
 const envs = [];
 let transpiled = 0;
 for (const info of listed) {
-  const component = join(info.extra ? args['extra-envs'] : args.envs, `${info.name}.wasm`);
+  const component = join(args.envs, `${info.name}.wasm`);
   if ((await transpileInto(component, info.name, join(out, 'envs', info.name)))) transpiled += 1;
   const files = await readdir(join(out, 'envs', info.name));
   envs.push({
@@ -94,10 +100,10 @@ await transpileInto(args.core, 'web-core', join(out, 'core'));
 await cp(join(here, 'site'), out, { recursive: true });
 await writeFile(
   join(out, 'envs.json'),
-  JSON.stringify({ envs, core: 'core/web-core.js' }, null, 1) + '\n',
+  JSON.stringify({ envs, refused, core: 'core/web-core.js' }, null, 1) + '\n',
 );
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.error(
   `built the playground into ${out}: ${envs.length} environments (${transpiled} transpiled now, ` +
-    `${envs.filter((e) => e.lane === 'python').length} Python) in ${seconds}s`,
+    `${envs.filter((e) => e.lane === 'python').length} Python, ${refused.length} refused) in ${seconds}s`,
 );

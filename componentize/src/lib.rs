@@ -4,10 +4,16 @@
 //! - [`componentize`]: a core module from `cargo build --target wasm32-unknown-unknown`
 //!   (with wit-bindgen's component-type section) → a component without `step`'s
 //!   post-return, validated, importing nothing.
+//! - [`canonicalize_nans`], [`uses_relaxed_simd`]: determinism where the engine cannot be
+//!   configured (the browser): NaN canonicalisation written into the code, relaxed SIMD
+//!   found so that the web build can refuse it.
 //! - [`python`]: the componentize-py invocation for a CodeGym-style Python file and the
 //!   check of its output.
 
+mod determinism;
 pub mod python;
+
+pub use determinism::{CANONICAL_F32_NAN, CANONICAL_F64_NAN, canonicalize_nans, uses_relaxed_simd};
 
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
@@ -27,6 +33,9 @@ pub enum Error {
     ExportKind(wasmparser::ExternalKind),
     #[error("component has no core module")]
     NoModule,
+    /// Parsed, but not something a NaN rewrite can make sense of.
+    #[error("malformed wasm: {0}")]
+    Malformed(&'static str),
 }
 
 /// Wrap a core module (with its embedded component-type section from wit-bindgen) as a

@@ -149,7 +149,12 @@ fn engine_config(host: &HostConfig) -> Config {
     config
         .consume_fuel(true)
         .epoch_interruption(true)
+        // Determinism: a trajectory replays byte for byte on any CPU only if no instruction
+        // may answer differently on another. NaN results get one canonical bit pattern, and
+        // relaxed SIMD its proposal's deterministic semantics (fused madd, saturating trunc,
+        // swizzle's zeros, bitwise laneselect) instead of each CPU's fastest instruction.
         .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
         .wasm_backtrace_max_frames(None)
         .max_wasm_stack(512 << 10)
         // Bounded reservations keep 100k+ live instances inside the address space; bounds

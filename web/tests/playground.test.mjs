@@ -1,8 +1,8 @@
 // The browser playground in headless Chromium (playwright-core), served by a real
 // `codegym serve` on 127.0.0.1. Run by `cargo xtask test` (xtask/src/web.rs), which builds
 // the site first and passes: CODEGYM_BIN (the CLI), CODEGYM_ENVS (components),
-// CODEGYM_CACHE (their compile cache), CODEGYM_WEB (the site), CHROMIUM (the browser) and
-// CODEGYM_SCREENSHOT (where to save a picture of the page).
+// CODEGYM_TEST_ENVS (test components), CODEGYM_CACHE (their compile cache), CODEGYM_WEB (the
+// site), CHROMIUM (the browser) and CODEGYM_SCREENSHOT (where to save a picture of the page).
 import assert from 'node:assert/strict';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -183,6 +183,56 @@ describe('the playground', () => {
     await page.setInputFiles('#replay-file', junk);
     await page.waitForSelector('#replay-error:not([hidden])');
     assert.match(await page.textContent('#replay-error'), /line 1: not valid JSON/);
+  });
+
+  test('NaNs have the host\'s bits and relaxed SIMD is refused', async () => {
+    // The web build refused relaxed-simd (its lanes would be this CPU's) and says why.
+    const index = await (await fetch(`${base}/envs.json`)).json();
+    assert.deepEqual(index.refused, [
+      { name: 'relaxed-simd', reason: 'uses relaxed SIMD, whose results differ between CPUs in a browser' },
+    ]);
+    const offered = await page.locator('#env option').evaluateAll((options) => options.map((o) => o.value));
+    assert.ok(offered.includes('nan-bits') && !offered.includes('relaxed-simd'), offered.join(' '));
+
+    // Without the rewrite the page would show this browser's own NaNs: f32.div of 0 / 0 in a
+    // bare module (x86 gives the negative NaN 0xffc00000; the host's is 0x7fc00000).
+    const native = await page.evaluate(() => {
+      const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 125, 125, 1, 127, 3, 2, 1, 0,
+        7, 7, 1, 3, 100, 105, 118, 0, 0, 10, 10, 1, 8, 0, 32, 0, 32, 1, 149, 188, 11]);
+      const { div } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+      return (div(0, 0) >>> 0).toString(16);
+    });
+    if (process.arch === 'x64') assert.equal(native, 'ffc00000');
+
+    // The host's observations: the oracle's episodes (every tool, each config), replayed in
+    // the page with every observation compared byte for byte.
+    const file = join(scratch, 'nan-bits.jsonl');
+    execFileSync(BIN, ['--env-dir', env('CODEGYM_TEST_ENVS'), '--cache-dir', env('CODEGYM_CACHE'), 'rollout',
+      '--envs', 'nan-bits', '--policy', 'oracle', '--episodes', '5', '--seed', '0', '--threads', '1', '--out', file],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+    const stored = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(stored.length, 5);
+    await page.setInputFiles('#replay-file', file);
+    for (let i = 0; i < stored.length; i += 1) {
+      if (i > 0) await page.selectOption('#replay-select', String(i));
+      await page.waitForFunction(
+        ([seed, n]) => {
+          const summary = document.querySelector('#replay-summary');
+          return summary.dataset.steps === String(n) && summary.textContent.startsWith(`nan-bits, seed ${seed},`);
+        },
+        [stored[i].seed, stored[i].steps.length],
+      );
+      assert.equal(await page.getAttribute('#replay-summary', 'data-mismatches'), '0', await page.textContent('#replay-summary'));
+    }
+
+    // And a call from the page's form: the host's observation of the same call, byte for byte.
+    const host = stored.flatMap((t) => t.steps).find((step) => step.call.name === 'F32' && step.call.arguments === '{"a":0,"b":0}');
+    assert.ok(host, 'the oracle called F32 with 0 / 0');
+    assert.match(host.observation, /div=0x7fc00000/);
+    await start('nan-bits', 0, 0);
+    assert.equal(await callTool('F32', { a: 0, b: 0 }), host.observation);
+    const snan = await callTool('F32', { a: 0x7fa00001, b: 0x3f800000 });
+    assert.match(snan, /^add=0x7fc00000 sub=0x7fc00000 mul=0x7fc00000 div=0x7fc00000 min=0x3f800000 /);
   });
 
   test('hostile calls fault as in the host and are rolled back; the page goes on', async () => {

@@ -65,7 +65,8 @@ pub fn wrap(root: &Path, crates: &[EnvCrate], out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn is_fresh(output: &Path, input: &Path) -> bool {
+/// Whether `output` is at least as new as `input`.
+pub fn is_fresh(output: &Path, input: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     matches!((modified(output), modified(input)), (Some(out), Some(inp)) if out >= inp)
 }

@@ -19,9 +19,12 @@ Tasks:
                only those
   build-py [NAME...]
                build only the Python environments envs-py/<name>.py (componentize-py)
-  web [--open] build the browser playground into target/web (the environments transpiled
+  web [--open | --test]
+               build the browser playground into target/web (the environments transpiled
                by jco, codegym-core as a component, the page); --open serves it with
-               `codegym serve` on 127.0.0.1:8000 and opens a browser
+               `codegym serve` on 127.0.0.1:8000 and opens a browser; --test builds it with
+               the test components and runs only its Chromium tests (as `test` does; it
+               builds nothing else: run build-envs and build the CLI first)
   setup        install what the tests need and is not Rust: Debian nginx and chromium, a
                Python venv with the client (target/venv), a venv with componentize-py
                (target/py-build-venv), the playground's npm packages (web/node_modules);
@@ -202,12 +205,7 @@ fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
     adapter_tests(root)?;
-    // The browser playground, built from the components above with the cache the Rust
-    // tests filled, then tested in headless Chromium against a real `codegym serve`.
-    let cache = root.join("target/test-cache");
-    // The site under test also holds the hostile environment, to show the browser's limits.
-    web::build(root, &root.join("target/debug/codegym"), Some(&cache), &["hostile"])?;
-    web::test(root, &root.join("target/debug/codegym"), &cache)?;
+    web_tests(root)?;
     run_command(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
@@ -217,6 +215,17 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     Ok(())
+}
+
+/// The browser playground, built from the components and the CLI already built, with the
+/// compile cache the Rust tests filled, then tested in headless Chromium against a real
+/// `codegym serve`.
+fn web_tests(root: &Path) -> Result<()> {
+    let cache = root.join("target/test-cache");
+    // The site under test also holds the hostile environment, to show the browser's limits,
+    // and the determinism fixtures: nan-bits (offered, NaNs pinned) and relaxed-simd (refused).
+    web::build(root, &root.join("target/debug/codegym"), Some(&cache), &web::TEST_EXTRAS)?;
+    web::test(root, &root.join("target/debug/codegym"), &cache)
 }
 
 /// The Python client's pytest suite, against the `codegym` binary `cargo test` just built.
@@ -249,12 +258,13 @@ fn adapter_tests(root: &Path) -> Result<()> {
     .context("the Python adapter's tests failed")
 }
 
-/// `cargo xtask web [--open]`.
+/// `cargo xtask web [--open | --test]`.
 fn web_task(root: &Path, args: &[String]) -> Result<()> {
     let open = match args {
         [] => false,
         [flag] if flag == "--open" => true,
-        _ => bail!("usage: cargo xtask web [--open]"),
+        [flag] if flag == "--test" => return web_tests(root),
+        _ => bail!("usage: cargo xtask web [--open | --test]"),
     };
     build_envs_for_demo(root)?;
     build_cli(root)?;

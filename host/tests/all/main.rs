@@ -4,6 +4,7 @@
 //! `cargo xtask test` builds them before running this.
 
 mod cache;
+mod determinism;
 mod episodes;
 mod hostile;
 mod loading;
