@@ -64,7 +64,11 @@ impl Toolchain {
 /// (`code-contests-10107-i-largestnumberenv`). An explicit name must already be valid.
 pub fn env_name(source: &Path, explicit: Option<&str>) -> Result<String, NameError> {
     if let Some(name) = explicit {
-        return if is_env_name(name) { Ok(name.to_owned()) } else { Err(NameError::Invalid(name.to_owned())) };
+        return if is_env_name(name) {
+            Ok(name.to_owned())
+        } else {
+            Err(NameError::Invalid(name.to_owned()))
+        };
     }
     let stem = source.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
     let mut name = String::with_capacity(stem.len());
@@ -94,7 +98,9 @@ pub fn is_env_name(name: &str) -> bool {
 /// Why there is no environment name.
 #[derive(Debug, thiserror::Error)]
 pub enum NameError {
-    #[error("environment name {0:?} must be lowercase letters, digits and single dashes, with no dash at either end")]
+    #[error(
+        "environment name {0:?} must be lowercase letters, digits and single dashes, with no dash at either end"
+    )]
     Invalid(String),
     #[error("no environment name can be derived from {0} (it has no letters or digits): give one")]
     Underivable(String),

@@ -191,7 +191,13 @@ impl Env {
         let (instance, result) =
             call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| b.call_oracle_start(s, task))?;
         result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
-        Ok(OracleSession { env: self.clone(), instance: Some(instance), fault: None, fuel: 0, most_call_fuel: 0 })
+        Ok(OracleSession {
+            env: self.clone(),
+            instance: Some(instance),
+            fault: None,
+            fuel: 0,
+            most_call_fuel: 0,
+        })
     }
 }
 

@@ -79,7 +79,10 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     }
     let started = std::time::Instant::now();
     let (py_tests, codegym_files) = if only.is_empty() {
-        (python::discover(&root.join("tests/envs-py"))?, python::discover(&root.join("tests/envs-py/codegym"))?)
+        (
+            python::discover(&root.join("tests/envs-py"))?,
+            python::discover(&root.join("tests/envs-py/codegym"))?,
+        )
     } else {
         (Vec::new(), Vec::new())
     };

@@ -184,8 +184,14 @@ fn build_py_refuses_bad_configs_and_names_clearly() {
         path.to_str().expect("UTF-8 path").to_owned()
     };
     let cases = [
-        (cli.scratch.path().join("missing.jsonl").to_str().expect("UTF-8").to_owned(), "cannot read the configs file"),
-        (configs("broken.jsonl", "{\"temperatures\": [1]}\n{\"temperatures\": \n"), "broken.jsonl:2: not JSON"),
+        (
+            cli.scratch.path().join("missing.jsonl").to_str().expect("UTF-8").to_owned(),
+            "cannot read the configs file",
+        ),
+        (
+            configs("broken.jsonl", "{\"temperatures\": [1]}\n{\"temperatures\": \n"),
+            "broken.jsonl:2: not JSON",
+        ),
         (configs("list.jsonl", "[1, 2]\n"), "list.jsonl:1: a config must be a JSON object, not list"),
         (configs("empty.jsonl", "\n\n"), "empty.jsonl: no configs"),
     ];

@@ -204,12 +204,15 @@ fn codegym_files_solve_every_config() {
     let dir = workspace().join("tests/envs-py/codegym");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("tests/envs-py/codegym")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok()?.strip_suffix(".py").map(str::to_owned))
+        .filter_map(|entry| {
+            entry.ok()?.file_name().into_string().ok()?.strip_suffix(".py").map(str::to_owned)
+        })
         .collect();
     files.sort();
     assert_eq!(files, CODEGYM_FILES.map(|(file, _)| file.to_owned()), "CODEGYM_FILES lists every fixture");
     for (file, name) in CODEGYM_FILES {
-        let env = host().load(&component("test-envs/codegym", name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let env =
+            host().load(&component("test-envs/codegym", name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(env.name(), name);
         let jsonl = std::fs::read_to_string(dir.join(format!("{file}.jsonl"))).expect("configs");
         let configs = jsonl.lines().filter(|line| !line.trim().is_empty()).count();
