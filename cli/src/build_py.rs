@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
-use codegym_componentize::python::Toolchain;
+use codegym_componentize::python::{self, Toolchain};
 use codegym_host::{Budget, Host};
 
 use crate::Global;
@@ -23,7 +23,9 @@ pub struct Args {
     /// Where to write the component. Default: `<env dir>/<name>.wasm`.
     #[arg(long, value_name = "FILE.wasm")]
     out: Option<PathBuf>,
-    /// The environment's name. Default: the file's name without `.py`.
+    /// The environment's name. Default: derived from the file's name (lowercased, other
+    /// characters as single dashes: `Code_Contests_10107_I__LargestNumberEnv.py` →
+    /// `code-contests-10107-i-largestnumberenv`).
     #[arg(long)]
     name: Option<String>,
     /// A JSONL file of task configs, for a file without `sample_config(seed, difficulty)`.
@@ -43,15 +45,7 @@ pub struct Args {
 
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
-        let name = match &self.name {
-            Some(name) => name.clone(),
-            None => self
-                .file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .map(str::to_owned)
-                .context("the file has no usable name; give --name")?,
-        };
+        let name = python::env_name(&self.file, self.name.as_deref())?;
         if !self.file.is_file() {
             bail!("{} is not a file", self.file.display());
         }
@@ -95,13 +89,13 @@ impl Args {
         let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
         let limits = env.limits();
         outln!(
-            "{} → {} ({:.1} MB, built in {:.1}s): {} [{}], {} tools; limits: {} fuel per call, \
-             {} per episode, {} MiB",
+            "built {} from {} → {} ({:.1} MB, in {:.1}s): [{}], {} tools; limits: {} fuel per \
+             call, {} per episode, {} MiB",
+            name,
             self.file.display(),
             out.display(),
             size as f64 / 1e6,
             built.as_secs_f64(),
-            info.name,
             info.category,
             info.tools.len(),
             limits.fuel_per_step,

@@ -64,6 +64,7 @@ impl Args {
                     format!("{}/{}", d.oracle_solved, d.seeds),
                     format!("{:.0}", d.call_fuel.max),
                     format!("{:.0}", d.episode_fuel.max),
+                    format!("{:.0}", d.oracle_call_fuel.max),
                 ]
             })
             .collect();
@@ -78,7 +79,8 @@ impl Args {
                     "range",
                     "oracle solved",
                     "fuel/call max",
-                    "fuel/episode max"
+                    "fuel/episode max",
+                    "oracle fuel/call max"
                 ],
                 &rows
             )

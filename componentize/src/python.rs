@@ -28,7 +28,8 @@ impl Toolchain {
     }
 
     /// The command line (program first) that builds `source` into the component `out`,
-    /// named `name`, with configs from `configs` when the file has no `sample_config`.
+    /// named `name` (see [`env_name`]), with configs from `configs` when the file has no
+    /// `sample_config`.
     pub fn command_line(
         &self,
         source: &Path,
@@ -52,6 +53,57 @@ impl Toolchain {
         }
         line
     }
+}
+
+/// The environment name for the file `source`, or `explicit` (`--name`) when given.
+///
+/// A name is lowercase ASCII letters, digits and single dashes, with no dash at either end.
+/// One derived from a file name (CodeGym names its files like
+/// `Code_Contests_10107_I__LargestNumberEnv.py`) is lowercased, with every other
+/// character turned into a dash, runs of dashes collapsed and end dashes trimmed
+/// (`code-contests-10107-i-largestnumberenv`). An explicit name must already be valid.
+pub fn env_name(source: &Path, explicit: Option<&str>) -> Result<String, NameError> {
+    if let Some(name) = explicit {
+        return if is_env_name(name) {
+            Ok(name.to_owned())
+        } else {
+            Err(NameError::Invalid(name.to_owned()))
+        };
+    }
+    let stem = source.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let mut name = String::with_capacity(stem.len());
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_end_matches('-');
+    if name.is_empty() {
+        return Err(NameError::Underivable(source.display().to_string()));
+    }
+    Ok(name.to_owned())
+}
+
+/// Whether `name` is a valid environment name (see [`env_name`]).
+pub fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Why there is no environment name.
+#[derive(Debug, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "environment name {0:?} must be lowercase letters, digits and single dashes, with no dash at either end"
+    )]
+    Invalid(String),
+    #[error("no environment name can be derived from {0} (it has no letters or digits): give one")]
+    Underivable(String),
 }
 
 /// What instantiating a component takes from the host's pooling allocator.
@@ -98,4 +150,38 @@ pub fn check(component: &[u8]) -> Result<Shape, Error> {
         return Err(Error::NoModule);
     }
     Ok(shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{NameError, env_name};
+
+    fn derived(file: &str) -> Result<String, NameError> {
+        env_name(Path::new(file), None)
+    }
+
+    #[test]
+    fn names_derive_from_codegym_file_names() {
+        let cases = [
+            ("envs/Code_Contests_10107_I__LargestNumberEnv.py", "code-contests-10107-i-largestnumberenv"),
+            ("house-robber.py", "house-robber"),
+            ("__Leet--Code 7__.py", "leet-code-7"),
+            ("x.tar.py", "x-tar"),
+        ];
+        for (file, name) in cases {
+            assert_eq!(derived(file).expect(file), name);
+        }
+        assert!(matches!(derived("___.py"), Err(NameError::Underivable(_))));
+    }
+
+    #[test]
+    fn an_explicit_name_wins_and_must_be_valid() {
+        let file = Path::new("Code_Contests_1_A__XEnv.py");
+        assert_eq!(env_name(file, Some("x")).expect("valid"), "x");
+        for bad in ["", "Upper", "a_b", "-a", "a-", "a--b", "a b"] {
+            assert!(matches!(env_name(file, Some(bad)), Err(NameError::Invalid(_))), "{bad:?}");
+        }
+    }
 }

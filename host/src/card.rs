@@ -42,6 +42,11 @@ pub struct DifficultyCard {
     pub episode_fuel: Summary,
     /// The most fuel one call took in each oracle episode.
     pub call_fuel: Summary,
+    /// The most fuel one of the oracle's own steps (`oracle-next`, in its own instance)
+    /// took in each episode; the component's per-call budget applies to those too.
+    pub oracle_call_fuel: Summary,
+    /// The oracle's own fuel over each episode.
+    pub oracle_fuel: Summary,
 }
 
 impl EnvCard {
@@ -77,12 +82,18 @@ impl DifficultyCard {
         let mut calls = Vec::new();
         let mut episode_fuel = Vec::new();
         let mut call_fuel = Vec::new();
+        let mut oracle_call_fuel = Vec::new();
+        let mut oracle_fuel = Vec::new();
         let mut solved = 0;
         for seed in 0..seeds {
             let job = Job { env: env.clone(), seed, difficulty };
-            let (trajectory, cost) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
+            let mut oracle = OraclePolicy::default();
+            let (trajectory, cost) = run_episode(&job, &mut oracle, env.limits())?;
             episode_fuel.push(cost.fuel as f64);
             call_fuel.push(cost.most_call_fuel as f64);
+            let (fuel, most) = oracle.fuel_used();
+            oracle_fuel.push(fuel as f64);
+            oracle_call_fuel.push(most as f64);
             // The episode sampled the config already; its log holds it.
             config_bytes.push(trajectory.log.config.len() as f64);
             calls.push(trajectory.steps.len() as f64);
@@ -96,6 +107,8 @@ impl DifficultyCard {
             oracle_solved: solved,
             episode_fuel: Summary::of(&episode_fuel),
             call_fuel: Summary::of(&call_fuel),
+            oracle_call_fuel: Summary::of(&oracle_call_fuel),
+            oracle_fuel: Summary::of(&oracle_fuel),
         })
     }
 }

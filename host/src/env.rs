@@ -199,7 +199,13 @@ impl Env {
         let (instance, result) =
             call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| b.call_oracle_start(s, task))?;
         result.map_err(|kind| Error::Fault { kind, during: "oracle_start" })?;
-        Ok(OracleSession { env: self.clone(), instance: Some(instance), fault: None })
+        Ok(OracleSession {
+            env: self.clone(),
+            instance: Some(instance),
+            fault: None,
+            fuel: 0,
+            most_call_fuel: 0,
+        })
     }
 }
 
@@ -251,6 +257,8 @@ pub struct OracleSession {
     env: Env,
     instance: Option<Instance>,
     fault: Option<FaultKind>,
+    fuel: u64,
+    most_call_fuel: u64,
 }
 
 impl OracleSession {
@@ -258,9 +266,11 @@ impl OracleSession {
     pub fn next(&mut self, last_observation: &str) -> Option<ToolCall> {
         let limits = self.env.limits();
         let instance = self.instance.as_mut()?;
-        let (result, _) = instance.guarded(self.env.host(), &limits, limits.fuel_per_step, |b, s| {
+        let (result, used) = instance.guarded(self.env.host(), &limits, limits.fuel_per_step, |b, s| {
             b.call_oracle_next(s, last_observation)
         });
+        self.fuel = self.fuel.saturating_add(used);
+        self.most_call_fuel = self.most_call_fuel.max(used);
         match result {
             Ok(Some(call)) => Some(ToolCall { name: call.name, arguments: call.arguments }),
             Ok(None) => {
@@ -278,5 +288,11 @@ impl OracleSession {
     /// Why the oracle stopped early, if a call into it faulted (fuel, time, a trap).
     pub fn fault(&self) -> Option<FaultKind> {
         self.fault
+    }
+
+    /// Fuel the oracle's `oracle-next` calls took so far, all together and the most one
+    /// took: what the component's per-call budget must allow its oracle.
+    pub fn fuel_used(&self) -> (u64, u64) {
+        (self.fuel, self.most_call_fuel)
     }
 }

@@ -61,6 +61,11 @@ impl OraclePolicy {
     pub fn fault(&self) -> Option<codegym_core::FaultKind> {
         self.session.as_ref()?.fault()
     }
+
+    /// The oracle's own fuel so far: all its calls together, and the most one took.
+    pub fn fuel_used(&self) -> (u64, u64) {
+        self.session.as_ref().map_or((0, 0), OracleSession::fuel_used)
+    }
 }
 
 /// Random tools with schema-shaped random arguments: a fuzzer for environments and a

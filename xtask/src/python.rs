@@ -14,22 +14,27 @@ use codegym_componentize::python;
 
 use crate::setup;
 
-/// A Python environment file: `<dir>/<name>.py`.
+/// A Python environment file `<dir>/<file>.py`, with its task configs `<dir>/<file>.jsonl`
+/// when it has them (a CodeGym file has no `sample_config`).
 pub struct PyEnv {
+    /// Derived from the file's name as `codegym build-py` derives it ([`python::env_name`]).
     pub name: String,
     pub source: PathBuf,
+    pub configs: Option<PathBuf>,
 }
 
-/// The Python environments in `dir` (files `<name>.py`, names not starting with `_`),
-/// sorted by name; none if `dir` does not exist.
+/// The Python environments in `dir` (files `*.py` not starting with `_`), sorted by name;
+/// none if `dir` does not exist.
 pub fn discover(dir: &Path) -> Result<Vec<PyEnv>> {
     let mut envs = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(envs) };
     for entry in entries {
         let source = entry?.path();
-        let Some(name) = source.file_stem().and_then(|n| n.to_str()) else { continue };
-        if source.extension().is_some_and(|e| e == "py") && !name.starts_with('_') {
-            envs.push(PyEnv { name: name.to_owned(), source: source.clone() });
+        let Some(stem) = source.file_stem().and_then(|n| n.to_str()) else { continue };
+        if source.extension().is_some_and(|e| e == "py") && !stem.starts_with('_') {
+            let name = python::env_name(&source, None)?;
+            let configs = Some(source.with_extension("jsonl")).filter(|c| c.is_file());
+            envs.push(PyEnv { name, source: source.clone(), configs });
         }
     }
     envs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -56,7 +61,7 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
         .iter()
         .filter(|env| {
             let built = modified(&out.join(format!("{}.wasm", env.name)));
-            let inputs = modified(&env.source).max(shared);
+            let inputs = modified(&env.source).max(env.configs.as_deref().and_then(modified)).max(shared);
             !matches!((built, inputs), (Some(built), Some(inputs)) if built >= inputs)
         })
         .collect();
@@ -69,7 +74,7 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some(env) = next else { break };
                     let component = out.join(format!("{}.wasm", env.name));
-                    if let Err(error) = build_one(root, &env.source, &env.name, &component) {
+                    if let Err(error) = build_one(root, env, &component) {
                         failures.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{error:#}"));
                     }
                 }
@@ -84,10 +89,16 @@ pub fn build(root: &Path, envs: &[PyEnv], out: &Path) -> Result<()> {
 }
 
 /// Build one file and check the component; on failure no component is left at `out`.
-pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<()> {
+pub fn build_one(root: &Path, env: &PyEnv, out: &Path) -> Result<()> {
     let started = std::time::Instant::now();
+    let source = &env.source;
     let venv = root.join(setup::PY_BUILD_VENV.dir);
-    let line = python::Toolchain::in_workspace(root, &venv).command_line(source, name, out, None);
+    let line = python::Toolchain::in_workspace(root, &venv).command_line(
+        source,
+        &env.name,
+        out,
+        env.configs.as_deref(),
+    );
     let status = Command::new(&line[0])
         .args(&line[1..])
         .status()
@@ -110,10 +121,11 @@ pub fn build_one(root: &Path, source: &Path, name: &str, out: &Path) -> Result<(
         shape.modules, shape.instances, shape.memories, shape.tables, shape.table_elements
     );
     eprintln!(
-        "built {} ({:.1} MB) from {} in {:.1}s",
+        "built {} from {} → {} ({:.1} MB) in {:.1}s",
+        env.name,
+        source.display(),
         out.display(),
         bytes.len() as f64 / 1e6,
-        source.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

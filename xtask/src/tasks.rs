@@ -15,10 +15,13 @@ Tasks:
                components), then run every test suite, rustfmt and clippy
   build-envs [NAME...]
                build envs/* and envs-py/*.py into components at target/envs/<name>.wasm
-               (and tests/envs/*, tests/envs-py/*.py into target/test-envs/); with names,
-               only those
+               (and tests/envs/*, tests/envs-py/*.py into target/test-envs/, the CodeGym-style
+               files tests/envs-py/codegym/*.py with their *.jsonl configs into
+               target/test-envs/codegym/); with names, only those
   build-py [NAME...]
-               build only the Python environments envs-py/<name>.py (componentize-py)
+               build only the Python environments envs-py/*.py (componentize-py; each named
+               after its file as `codegym build-py` names it, with FILE.jsonl as its
+               configs if there is one)
   web [--open | --test]
                build the browser playground into target/web (the environments transpiled
                by jco, codegym-core as a component, the page); --open serves it with
@@ -78,14 +81,22 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
         build_rust_envs(root, &rust_only)?;
     }
     let started = std::time::Instant::now();
-    let py_tests = if only.is_empty() { python::discover(&root.join("tests/envs-py"))? } else { Vec::new() };
+    let (py_tests, codegym_files) = if only.is_empty() {
+        (
+            python::discover(&root.join("tests/envs-py"))?,
+            python::discover(&root.join("tests/envs-py/codegym"))?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     python::build(root, &py_envs, &root.join("target/envs"))?;
     python::build(root, &py_tests, &root.join("target/test-envs"))?;
+    python::build(root, &codegym_files, &root.join("target/test-envs/codegym"))?;
     eprintln!(
         "built {} Python environment components into target/envs and {} into target/test-envs in \
          {:.1}s",
         py_envs.len(),
-        py_tests.len(),
+        py_tests.len() + codegym_files.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

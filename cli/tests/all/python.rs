@@ -138,3 +138,70 @@ fn build_py_writes_the_components_own_budget() {
     assert!(stderr.contains("does not load") && stderr.contains("fuel"), "{stderr}");
     assert!(!std::path::Path::new(starved).exists(), "a component that does not load is removed");
 }
+
+/// A file in CodeGym's own style and name, with no `sample_config`: `--configs` gives its
+/// tasks, its name is derived from the file's, and it solves with every config. Its tool
+/// parses times with `datetime.strptime`, which imports `_strptime` late.
+#[test]
+fn build_py_builds_a_codegym_file_with_its_configs() {
+    let cli = Cli::new();
+    let dir = cli.scratch.path().join("codegym");
+    let fixtures = crate::workspace().join("tests/envs-py/codegym");
+    let source = fixtures.join("Codeforces_1741_C__MeetingMinutesEnv.py");
+    let configs = fixtures.join("Codeforces_1741_C__MeetingMinutesEnv.jsonl");
+    let name = "codeforces-1741-c-meetingminutesenv";
+    let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+    let env_dir = path(&dir);
+    // `--env-dir` after the subcommand overrides the one `Cli::command` puts first.
+    let built = cli.run(&["build-py", &path(&source), "--configs", &path(&configs), "--env-dir", &env_dir]);
+    let text = stdout(&built);
+    assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
+    assert!(text.starts_with(&format!("built {name} from ")), "{text}");
+    assert!(dir.join(format!("{name}.wasm")).is_file(), "the default output is <env dir>/<name>.wasm");
+
+    let rollout = ["rollout", "--envs", name, "--policy", "oracle", "--episodes", "6", "--json", "--env-dir"];
+    let report = json(&cli.run(&[&rollout[..], &[&env_dir]].concat()));
+    assert_eq!((report["episodes"].as_u64(), report["solved"].as_u64()), (Some(6), Some(6)), "{report}");
+    let play = cli.run_with_stdin(
+        &["play", name, "--seed", "2", "--env-dir", &env_dir],
+        "MinutesBetween {\"start\": \"2024-02-28 23:30\", \"end\": \"2024-03-01 00:15\"}\nDone {\"answer\": -1}\n",
+    );
+    let text = stdout(&play);
+    assert!(text.contains("1485"), "strptime works in the sandbox: {text}");
+    assert!(text.contains("Episode over: wrong_answer, reward 0"), "{text}");
+}
+
+#[test]
+fn build_py_refuses_bad_configs_and_names_clearly() {
+    let cli = Cli::new();
+    let source = crate::workspace().join("tests/envs-py/codegym/LeetCode_0739_A__DailyTemperaturesEnv.py");
+    let source = source.to_str().expect("UTF-8 path");
+    let out = cli.scratch.path().join("never.wasm");
+    let out = out.to_str().expect("UTF-8 path");
+    let configs = |name: &str, text: &str| {
+        let path = cli.scratch.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("UTF-8 path").to_owned()
+    };
+    let cases = [
+        (
+            cli.scratch.path().join("missing.jsonl").to_str().expect("UTF-8").to_owned(),
+            "cannot read the configs file",
+        ),
+        (
+            configs("broken.jsonl", "{\"temperatures\": [1]}\n{\"temperatures\": \n"),
+            "broken.jsonl:2: not JSON",
+        ),
+        (configs("list.jsonl", "[1, 2]\n"), "list.jsonl:1: a config must be a JSON object, not list"),
+        (configs("empty.jsonl", "\n\n"), "empty.jsonl: no configs"),
+    ];
+    for (file, expected) in cases {
+        let output = cli.run(&["build-py", source, "--out", out, "--configs", &file]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(expected), "{expected}: {stderr}");
+    }
+    let output = cli.run(&["build-py", source, "--out", out, "--name", "Daily_Temperatures"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("must be lowercase letters"), "{stderr}");
+    assert!(!std::path::Path::new(out).exists());
+}

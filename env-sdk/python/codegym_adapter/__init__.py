@@ -7,8 +7,8 @@ componentize-py `--stub-wasi`: it imports nothing. The app module imports this p
 (which sets up the sandbox), imports the environment file, and calls `wrap`, which
 inspects the class *at build time* — the module is imported while componentize-py
 pre-initialises the interpreter and the resulting heap is snapshotted into the component —
-so tool schemas, the oracle's generator form of `solve()` and the shape of `step`'s
-return value are computed once and cost nothing per episode.
+so tool schemas, the shape of `step`'s return value and the whole importable standard
+library are in the snapshot and cost nothing per episode.
 
 The mapping, export by export:
 
@@ -17,7 +17,8 @@ The mapping, export by export:
   `func_mapping` (else per public method whose name starts with a capital letter), with
   a JSON Schema built from the method's signature, type hints and Google-style docstring.
 - `sample-config(seed, difficulty)`: the module's `sample_config(seed, difficulty)`, else
-  a config of the JSONL file given at build time; JSON text.
+  config number `(101 * seed + difficulty) mod n` of the n given at build time (`--configs`,
+  written into the app module as data); JSON text.
 - `reset(config)`: a fresh instance of the class, then `reset(options)` with the config
   as a dict. The task statement is what `reset` returned if that is a real statement, else
   the description with a hint to call `Observe`.
@@ -28,17 +29,19 @@ The mapping, export by export:
   `_reward`/`_done`). An exception escaping it is the observation `Error: <Type>: <message>`.
   A finished episode's reward is 1 if it was positive, else 0 (CodeGym files use -1 too).
 - `reference-answer`: `get_ref_answer()` as JSON.
-- `oracle-start`/`oracle-next`: `solve()` on a private instance (no config: it must act
-  only through `self.step`). At build time `solve` — and every method it reaches that calls
-  `self.step` — is rewritten into a generator in which `self.step(action)` becomes
-  `yield action`, so each of its calls is handed out by one `oracle-next` and the
-  observation sent back in, in the shape the class's `step` returns.
+- `oracle-start`/`oracle-next`: `solve()` on private instances (no config: it must act
+  only through `self.step`), driven by re-execution (`oracle.py`): each `oracle-next`
+  runs `solve()` again with a `step` that answers the calls made so far from the recorded
+  observations (in the shape the class's `step` returns) and stops it at the next one,
+  whose action is the call handed out. Any Python works there: nested functions, lambdas,
+  recursion, helpers, an alias of `self.step`.
 
 The sandbox: `print` (stdout and stderr) goes to a bounded buffer that is thrown away;
 `open` and the file, process and clock functions of `os` and `time` raise
-`PermissionError`; modules not imported at build time cannot be imported (an
-`ImportError` says so), and network and process modules never can. Each of these would
-otherwise trap, since the component's WASI functions are stubs.
+`PermissionError`; modules neither in the standard library's snapshot nor imported at
+build time cannot be imported (an `ImportError` says so), and network and process modules
+never can. Each of these would otherwise trap, since the component's WASI functions are
+stubs. Threads can be imported (`logging`, `queue` need them) but not started.
 """
 
 import builtins
@@ -70,41 +73,48 @@ class _Sink(io.TextIOBase):
 
 _OUTPUT = _Sink()
 
-# Modules imported now so that the environment's later `import`s of them (even inside a
-# tool, at run time) find them loaded. Anything else must be imported at the file's top.
-_PRELOAD = (
-    "abc array ast bisect cmath collections collections.abc copy dataclasses decimal enum "
-    "fractions functools graphlib heapq inspect itertools json math numbers operator pprint "
-    "random re statistics string struct textwrap types typing unicodedata"
-).split()
-
-# Never importable: there is no network, no process and no thread in the sandbox.
+# Never importable: there is no network and no process in the sandbox.
 _FORBIDDEN = set(
     (
         "socket _socket ssl _ssl select selectors asyncio subprocess _posixsubprocess "
-        "multiprocessing threading _thread concurrent urllib.request http.client "
-        "http.server ftplib smtplib ctypes _ctypes mmap signal"
+        "multiprocessing concurrent urllib.request http.client http.server ftplib smtplib "
+        "ctypes _ctypes mmap signal"
+    ).split()
+)
+
+# Standard-library modules left out of the snapshot (a file may still import them at its
+# top): programs and tools rather than libraries, modules with effects at import, and
+# `xml`, whose parsers fetch external entities from files and URLs.
+_NOT_PRELOADED = set(
+    (
+        "antigravity this idlelib tkinter turtle turtledemo ensurepip venv pydoc pydoc_data "
+        "__hello__ __phello__ _pyrepl xml xmlrpc test"
     ).split()
 )
 
 
-def _forbidden(name):
-    return any(name == f or name.startswith(f + ".") for f in _FORBIDDEN)
+def _within(name, families):
+    return any(name == f or name.startswith(f + ".") for f in families)
 
 
 class _Finder:
-    """Refuses forbidden modules always and, once sealed, every module not yet loaded."""
+    """Refuses forbidden modules always; while the standard library is preloaded, the
+    modules left out of it; once sealed, every module not yet loaded."""
 
+    preloading = False
     sealed = False
 
     def find_spec(self, name, path=None, target=None):
-        if _forbidden(name):
-            raise ImportError(f"module {name!r} is not available: environments have no network, processes or threads")
+        if _within(name, _FORBIDDEN):
+            raise ImportError(f"module {name!r} is not available: environments have no network or processes")
         if self.sealed:
             raise ImportError(
                 f"module {name!r} is not available at run time: environments may use only the "
-                "modules imported when the component was built (import it at the top of the file)"
+                "standard library and the modules imported when the component was built (import "
+                "it at the top of the file)"
             )
+        if self.preloading and _within(name, _NOT_PRELOADED):
+            raise ImportError(f"module {name!r} is not preloaded")
         return None
 
     def find_module(self, name, path=None):  # pragma: no cover - legacy protocol
@@ -114,13 +124,39 @@ class _Finder:
 _FINDER = _Finder()
 
 
+def _preloadable(name):
+    # A package's `__main__` runs a program when imported; its tests are not a library.
+    last = name.rpartition(".")[2]
+    return last not in ("__main__", "test", "tests", "idle_test") and not _within(name, _NOT_PRELOADED | _FORBIDDEN)
+
+
+def preload_standard_library():
+    """Import every module of the standard library that imports cleanly in the sandbox
+    (its packages' submodules too), so that a module a tool imports late, or one that
+    another imports lazily (`datetime.strptime` needs `_strptime`), is in the snapshot."""
+    import os
+    import pkgutil
+
+    root = os.path.dirname(os.path.abspath(os.__file__))
+    pending = sorted(n for n in sys.stdlib_module_names if _preloadable(n))
+    _FINDER.preloading = True
+    try:
+        while pending:
+            name = pending.pop(0)
+            try:
+                module = __import__(name, fromlist=["_"])
+            except BaseException:
+                continue
+            paths = [p for p in getattr(module, "__path__", []) if os.path.abspath(p).startswith(root)]
+            found = sorted(info.name for info in pkgutil.iter_modules(paths, name + "."))
+            pending.extend(n for n in found if n not in sys.modules and _preloadable(n))
+    finally:
+        _FINDER.preloading = False
+
+
 def _install():
-    for name in _PRELOAD:
-        try:
-            __import__(name)
-        except Exception:
-            pass
     sys.meta_path.insert(0, _FINDER)
+    preload_standard_library()
 
 
 _install()
@@ -130,7 +166,7 @@ _install()
 
 import inspect  # noqa: E402
 
-from codegym_adapter import oracle as _oracle_rewrite  # noqa: E402
+from codegym_adapter.oracle import Oracle, OracleError  # noqa: E402
 from codegym_adapter import schema as _schema  # noqa: E402
 
 _STOCK_RESET = "environment has been reset."
@@ -158,7 +194,7 @@ class _Spec:
         probe = _blank(cls)
         self.tools = _schema.tool_specs(cls, probe)
         self.step_shape = _step_shape(probe, self.tools)
-        self.oracle = _oracle_rewrite.rewrite_solve(cls)
+        self.has_oracle = callable(getattr(cls, "solve", None))
 
 
 def _blank(cls):
@@ -245,6 +281,12 @@ def _seal():
             setattr(time, name, _refuse(f"time.{name}"))
     sys.stdout = _OUTPUT
     sys.stderr = _OUTPUT
+    # Everything in the snapshot lives as long as the instance: keep it out of the cyclic
+    # collector, whose passes would write to (and so copy) every page of the shared image.
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,24 +311,6 @@ def _json(value):
         return json.dumps(value)
     except (TypeError, ValueError):
         return json.dumps(_as_text(value))
-
-
-def read_configs(path):
-    """The JSON object lines of a JSONL file of task configs (read at build time), or None."""
-    if not path:
-        return None
-    configs = []
-    with open(path) as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            value = json.loads(line)
-            if not isinstance(value, dict):
-                raise ValueError(f"{path}:{number}: a config must be a JSON object")
-            configs.append(json.dumps(value))
-    if not configs:
-        raise ValueError(f"{path}: no configs")
-    return configs
 
 
 def load(module, name, configs=None):
@@ -425,36 +449,36 @@ def reference_answer():
 
 
 def oracle_start(task):
+    """Start the oracle: `solve()` on private instances that have no config (see
+    `oracle.py`); the task text is not given to it, as CodeGym's `solve` takes none."""
     global _ORACLE
     spec = _SPEC
-    _ORACLE = None
-    if spec.oracle is None:
-        return
-    try:
-        _ORACLE = [getattr(_blank(spec.cls), spec.oracle)(), False]
-    except BaseException:
-        _ORACLE = None
+    shape = spec.step_shape
+    _ORACLE = Oracle(lambda: _blank(spec.cls), lambda text: _shaped(text, shape)) if spec.has_oracle else None
 
 
 def oracle_next(last_observation):
-    """The oracle's next call as `(name, arguments_json)`, or None when it has finished."""
+    """The oracle's next call as `(name, arguments_json)`, or None when it has finished.
+    An oracle that cannot go on raises `OracleError` (in the component, a trap: the host
+    records the oracle's fault)."""
     global _ORACLE
     if _ORACLE is None:
         return None
-    generator, started = _ORACLE
     try:
-        if started:
-            action = generator.send(_shaped(last_observation, _SPEC.step_shape))
-        else:
-            _ORACLE[1] = True
-            action = next(generator)
+        action = _ORACLE.next(last_observation)
+    except OracleError:
+        _ORACLE = None
+        raise
+    if action is None:
+        _ORACLE = None
+        return None
+    try:
         call = json.loads(action) if isinstance(action, (str, bytes)) else action
         parameters = call.get("parameters", call.get("arguments", {}))
         return (str(call["name"]), json.dumps(parameters if parameters is not None else {}))
-    except BaseException:
-        # Finished (StopIteration) or failed: either way the oracle has no more calls.
+    except Exception as error:
         _ORACLE = None
-        return None
+        raise OracleError(f"solve() called self.step with {action!r}, which is not a tool call ({_error(error)})")
 
 
 def _exports():
@@ -501,7 +525,7 @@ def _attribute(env, public, private, default):
 
 
 def _shaped(observation, shape):
-    """An observation in the shape the class's `step` returns, for the rewritten `solve`."""
+    """An observation in the shape the class's `step` returns, for `solve`."""
     if shape == 2:
         return (True, observation)
     if shape == 4:
@@ -517,7 +541,7 @@ __all__ = [
     "load",
     "oracle_next",
     "oracle_start",
-    "read_configs",
+    "OracleError",
     "reference_answer",
     "reset",
     "sample_config",

@@ -1,150 +1,120 @@
-"""`solve()` as a generator, so the host can drive it one tool call at a time.
+"""`solve()` driven one tool call at a time, by re-execution.
 
-CodeGym's oracle is straight-line code that acts through `self.step(action)` and reads
-the returned observations. There are no threads or continuations in the component, so at
-build time the source of `solve` — and of each method it reaches that calls `self.step`,
-directly or through another such method — is rewritten: `self.step(action)` becomes
-`(yield action)` and a call `self.helper(...)` of a rewritten method becomes
-`(yield from self._codegym_oracle_helper(...))`. The rewritten methods are compiled in the
-environment module's namespace (inside a class of the same name, so private names mangle
-alike) and attached to the class as `_codegym_oracle_<name>`.
+CodeGym's oracle is ordinary code that acts through `self.step(action)` and reads the
+returned observations, from anywhere: nested functions, lambdas, recursion, helper methods,
+an alias `step = self.step`. The component has no threads or continuations to suspend it
+with, so each `oracle-next` runs `solve()` again from the start, on a fresh private
+instance whose `step` answers the calls made so far with their recorded observations and,
+at the first call past them, raises a private `BaseException` carrying the action out of
+`solve()`. That action is the next tool call; when `solve()` returns, the oracle is done.
+
+For n calls this runs `solve()`'s own code O(n²) times (n ≤ 256, the host's step limit);
+the tools themselves never run in the oracle's instance. Each run starts from the same
+state of the global `random`, so a `solve()` that draws from it replays alike; one that
+still asks for a different action than last time, or catches the signal (a bare `except:`
+or `except BaseException:` around `self.step`), is an `OracleError`, never a wrong call.
 """
 
-import ast
-import inspect
-import textwrap
-
-PREFIX = "_codegym_oracle_"
+import random
 
 
 class OracleError(RuntimeError):
-    pass
+    """`solve()` cannot be driven: it is not a function of its observations, or it
+    swallowed the oracle's signal, or it raised."""
 
 
-def rewrite_solve(cls):
-    """Attach the generator form of `cls.solve` (and its helpers) to `cls`; returns the
-    generator method's name, or None when the class has no `solve`."""
-    if not callable(getattr(cls, "solve", None)):
-        return None
-    methods = _method_sources(cls)
-    if "solve" not in methods:
-        raise OracleError(f"{cls.__name__}.solve: its source is not available")
-    rewritten = _reachable(methods)
-    if "solve" not in rewritten:
-        rewritten.add("solve")
-    module = inspect.getmodule(cls)
-    namespace = vars(module) if module is not None else {}
-    for name in sorted(rewritten):
-        node, first_line, filename = methods[name]
-        function = _Rewriter(rewritten, name).rewrite(node)
-        holder = ast.ClassDef(
-            name=cls.__name__, bases=[], keywords=[], body=[function], decorator_list=[], type_params=[]
-        )
-        tree = ast.Module(body=[holder], type_ignores=[])
-        ast.fix_missing_locations(tree)
-        ast.increment_lineno(tree, first_line - 1)
-        local = {}
-        exec(compile(tree, filename, "exec"), namespace, local)
-        setattr(cls, PREFIX + name, vars(local[cls.__name__])[PREFIX + name])
-    return PREFIX + "solve"
+class _Suspend(BaseException):
+    """Carries the action of the first unanswered `self.step` call out of `solve()`."""
 
 
-def _method_sources(cls):
-    """`{name: (FunctionDef, first line, file)}` for methods of `cls` and its bases whose
-    source is available (the nearest definition wins)."""
-    found = {}
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
+class Oracle:
+    """The oracle of one episode: `next(observation)` is its next action (what `solve`
+    passed to `self.step`), or None once `solve()` has returned."""
+
+    def __init__(self, instance, shape):
+        # `instance()`: a fresh private instance (no config); `shape(text)`: an observation
+        # as the class's own `step` returns it.
+        self.instance = instance
+        self.shape = shape
+        self.actions = []
+        self.observations = []
+        self.random_state = random.getstate()
+        self.finished = False
+
+    def next(self, last_observation):
+        if self.finished:
+            return None
+        if self.actions:
+            self.observations.append(self.shape(last_observation))
+        action = _Run(self).action()
+        if action is _DONE:
+            self.finished = True
+            return None
+        self.actions.append(action)
+        return action
+
+
+_DONE = object()
+
+
+class _Run:
+    """One execution of `solve()` against the recorded calls."""
+
+    def __init__(self, oracle):
+        self.oracle = oracle
+        self.calls = 0
+        self.suspended = False
+        self.action_out = None
+        self.failure = None
+
+    def step(self, action=None, *args, **kwargs):
+        if "action" in kwargs:
+            action = kwargs["action"]
+        oracle = self.oracle
+        if self.suspended:
+            self.failure = (
+                f"solve() went on after call {self.calls} instead of stopping there: it caught the "
+                "oracle's signal (a bare `except:` or `except BaseException:` around self.step); "
+                "catch Exception instead"
+            )
+            raise _Suspend()
+        index = self.calls
+        self.calls += 1
+        if index < len(oracle.observations):
+            if action != oracle.actions[index]:
+                self.failure = (
+                    f"solve() is not a function of its observations: call {index + 1} was "
+                    f"{oracle.actions[index]!r}, and is now {action!r}"
+                )
+                raise _Suspend()
+            return oracle.observations[index]
+        self.suspended = True
+        self.action_out = action
+        raise _Suspend()
+
+    def action(self):
+        oracle = self.oracle
+        instance = oracle.instance()
+        instance.step = self.step
+        random.setstate(oracle.random_state)
+        error = None
+        escaped = False
         try:
-            lines, first_line = inspect.getsourcelines(klass)
-            filename = inspect.getsourcefile(klass) or "<environment>"
-        except (OSError, TypeError):
-            continue
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-        classdef = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
-        if classdef is None:
-            continue
-        for node in classdef.body:
-            if isinstance(node, ast.FunctionDef) and node.name not in found:
-                found[node.name] = (node, first_line, filename)
-    return found
-
-
-def _self_call(node):
-    """`name` if `node` is a call `self.name(...)`."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "self"
-    ):
-        return node.func.attr
-    return None
-
-
-def _reachable(methods):
-    """Methods reached from `solve` (through `self.<method>(...)` calls) that call
-    `self.step` directly or through another of them."""
-    calls = {}
-    for name, (node, _, _) in methods.items():
-        calls[name] = {_self_call(n) for n in ast.walk(node)} - {None}
-    reached = set()
-    pending = ["solve"]
-    while pending:
-        name = pending.pop()
-        if name in reached or name not in methods or name == "step":
-            continue
-        reached.add(name)
-        pending.extend(calls[name])
-    stepping = {name for name in reached if "step" in calls[name]}
-    changed = True
-    while changed:
-        changed = False
-        for name in reached - stepping:
-            if calls[name] & stepping:
-                stepping.add(name)
-                changed = True
-    return stepping
-
-
-_SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-class _Rewriter(ast.NodeTransformer):
-    def __init__(self, rewritten, name):
-        self.rewritten = rewritten
-        self.name = name
-
-    def rewrite(self, node):
-        for inner in ast.walk(node):
-            if inner is not node and isinstance(inner, _SCOPES):
-                if any(self._target(n) for n in ast.walk(inner)):
-                    kind = type(inner).__name__
-                    raise OracleError(
-                        f"{self.name}: calls self.step inside a {kind}, which the oracle adapter "
-                        "cannot suspend; use a plain loop"
-                    )
-        node = self.visit(node)
-        node.name = PREFIX + node.name
-        node.decorator_list = []
-        return node
-
-    def _target(self, node):
-        name = _self_call(node)
-        return name == "step" or name in self.rewritten
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        name = _self_call(node)
-        if name == "step":
-            if node.args:
-                action = node.args[0]
-            else:
-                action = next((k.value for k in node.keywords if k.arg == "action"), ast.Constant(None))
-            return ast.copy_location(ast.Yield(value=action), node)
-        if name in self.rewritten:
-            target = ast.Attribute(value=ast.Name(id="self", ctx=ast.Load()), attr=PREFIX + name, ctx=ast.Load())
-            call = ast.Call(func=target, args=node.args, keywords=node.keywords)
-            return ast.copy_location(ast.YieldFrom(value=call), node)
-        return node
+            instance.solve()
+        except _Suspend:
+            escaped = True
+        except BaseException as raised:
+            error = raised
+        if self.failure is not None:
+            raise OracleError(self.failure)
+        if self.suspended:
+            if not escaped:
+                outcome = "returned" if error is None else f"raised {type(error).__name__}: {error}"
+                raise OracleError(
+                    f"solve() caught the oracle's signal at call {self.calls} and {outcome} (a bare "
+                    "`except:` or `except BaseException:` around self.step); catch Exception instead"
+                )
+            return self.action_out
+        if error is not None:
+            raise OracleError(f"solve() raised {type(error).__name__}: {error}") from error
+        return _DONE

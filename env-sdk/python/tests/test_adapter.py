@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import codegym_build  # noqa: E402  (before the adapter, whose sandbox refuses subprocess)
 import codegym_adapter as adapter  # noqa: E402
 from codegym_adapter.oracle import OracleError  # noqa: E402
 
@@ -196,26 +197,190 @@ class GymnasiumStyle(unittest.TestCase):
             adapter.reset("[1, 2]")
 
 
-class Refusals(unittest.TestCase):
-    def test_step_inside_a_comprehension_cannot_be_an_oracle(self):
-        source = GYM_STYLE.replace(
-            "values = self.read_all(count)",
-            "values = [int(self.step({'name': 'Get', 'parameters': {'index': i}})[0]) for i in range(count)]",
+def with_solve(body, name):
+    """A module of GYM_STYLE with `solve` (its last method) replaced by `body`."""
+    head = GYM_STYLE[: GYM_STYLE.index("    def solve(self):\n")]
+    return module_from_source(name, head + "    def solve(self):\n" + textwrap.indent(textwrap.dedent(body), " " * 8))
+
+
+class OracleByReExecution(unittest.TestCase):
+    """`solve()` is ordinary Python: every way of reaching `self.step` works."""
+
+    PATTERNS = {
+        "comprehension": """
+            count = int(self.step('{"name": "Length", "parameters": {}}')[0])
+            values = [int(self.step({"name": "Get", "parameters": {"index": i}})[0]) for i in range(count)]
+            return self.step({"name": "Done", "parameters": {"answer": sum(values)}})
+        """,
+        "nested_function_and_alias": """
+            step = self.step
+
+            def get(index):
+                return int(step({"name": "Get", "parameters": {"index": index}})[0])
+
+            count = int(step('{"name": "Length", "parameters": {}}')[0])
+            return step({"name": "Done", "parameters": {"answer": sum(map(get, range(count)))}})
+        """,
+        "recursion_and_lambda": """
+            get = lambda i: int(self.step(action={"name": "Get", "parameters": {"index": i}})[0])
+
+            def total(i, count):
+                return 0 if i == count else get(i) + total(i + 1, count)
+
+            count = int(self.step('{"name": "Length", "parameters": {}}')[0])
+            return self.step({"name": "Done", "parameters": {"answer": total(0, count)}})
+        """,
+        "exceptions_caught_as_exception": """
+            count = int(self.step('{"name": "Length", "parameters": {}}')[0])
+            answer = 0
+            for i in range(count + 2):
+                try:
+                    answer += int(self.step({"name": "Get", "parameters": {"index": i}})[0])
+                except Exception:
+                    pass  # past the end: "Error: ..." is not an int
+            return self.step({"name": "Done", "parameters": {"answer": answer}})
+        """,
+        "global_random": """
+            import random
+
+            count = int(self.step('{"name": "Length", "parameters": {}}')[0])
+            order = random.sample(range(count), count)
+            values = [int(self.step({"name": "Get", "parameters": {"index": i}})[0]) for i in order]
+            return self.step({"name": "Done", "parameters": {"answer": sum(values)}})
+        """,
+    }
+
+    def test_every_pattern_solves(self):
+        for name, body in self.PATTERNS.items():
+            with self.subTest(pattern=name):
+                adapter.load(with_solve(body, "pattern_" + name), "p")
+                (observation, reward, done), calls = run_oracle(adapter.sample_config(4, 7))
+                self.assertEqual((reward, done), (1.0, True), observation)
+                extra = 2 if name == "exceptions_caught_as_exception" else 0
+                self.assertEqual(calls, 1 + 3 + extra + 1)
+
+    def test_the_oracle_sees_observations_only(self):
+        adapter.load(with_solve("return self.step({'name': 'Done', 'parameters': {'answer': sum(self.values)}})", "peek"), "p")
+        (observation, reward, done), calls = run_oracle(adapter.sample_config(4, 7))
+        self.assertEqual((reward, calls), (0.0, 1), "the oracle's instance has no config")
+
+    def failure(self, body, name):
+        adapter.load(with_solve(body, name), "p")
+        adapter.reset(adapter.sample_config(4, 7))
+        adapter.oracle_start("")
+        observation = ""
+        with self.assertRaises(OracleError) as raised:
+            for _ in range(10):
+                call = adapter.oracle_next(observation)
+                observation = adapter.step(*call)[0]
+        self.assertIsNone(adapter.oracle_next(observation), "a failed oracle stays finished")
+        return str(raised.exception)
+
+    def test_a_swallowed_signal_is_an_error(self):
+        message = self.failure(
+            """
+            for attempt in range(3):
+                try:
+                    return self.step({"name": "Done", "parameters": {"answer": 0}})
+                except:  # noqa: E722
+                    pass
+            return "gave up"
+            """,
+            "bare_except",
         )
-        with self.assertRaises(OracleError):
-            adapter.load(module_from_source("comprehension", source), "c")
+        self.assertIn("caught the oracle's signal", message)
+        message = self.failure(
+            """
+            try:
+                self.step('{"name": "Length", "parameters": {}}')
+            except BaseException:
+                return "gave up"
+            """,
+            "base_exception",
+        )
+        self.assertIn("caught the oracle's signal at call 1 and returned", message)
+
+    def test_an_oracle_that_changes_its_mind_is_an_error(self):
+        adapter.load(with_solve("pass", "placeholder"), "p")
+        message = self.failure(
+            """
+            self.runs = getattr(type(self), "runs", 0) + 1
+            type(self).runs = self.runs
+            self.step({"name": "Get", "parameters": {"index": self.runs % 2}})
+            self.step({"name": "Get", "parameters": {"index": 0}})
+            """,
+            "fickle",
+        )
+        self.assertIn("not a function of its observations: call 1", message)
+
+    def test_an_exception_in_solve_is_an_error(self):
+        message = self.failure("self.step('{\"name\": \"Length\", \"parameters\": {}}')\nraise KeyError('oops')", "raises")
+        self.assertIn("solve() raised KeyError", message)
+        message = self.failure("self.step(42)", "not_a_call")
+        self.assertIn("not a tool call", message)
+
+
+CODEGYM = os.path.join(ROOT, "tests", "envs-py", "codegym")
+
+
+class CodeGymFiles(unittest.TestCase):
+    """The fixtures in CodeGym's own style (`tests/envs-py/codegym`): no `sample_config`,
+    configs from their JSONL files; the oracle solves every one."""
+
+    def test_each_oracle_solves_every_config(self):
+        files = sorted(f for f in os.listdir(CODEGYM) if f.endswith(".py"))
+        self.assertGreaterEqual(len(files), 5)
+        for file in files:
+            with self.subTest(file=file):
+                module = module_from_file("codegym_" + file[:-3].lower(), os.path.join(CODEGYM, file))
+                self.assertFalse(hasattr(module, "sample_config"))
+                configs = codegym_build.read_configs(os.path.join(CODEGYM, file[:-3] + ".jsonl"))
+                adapter.load(module, "x", configs)
+                seen = set()
+                for seed in range(len(configs)):
+                    config = adapter.sample_config(seed, 50)
+                    seen.add(config)
+                    (observation, reward, done), calls = run_oracle(config)
+                    self.assertEqual((reward, done), (1.0, True), observation)
+                    adapter.reset(config)
+                    self.assertEqual(adapter.step("Done", json.dumps({"answer": "wrong"}))[1:], (0.0, True))
+                self.assertEqual(seen, set(configs), "seeds 0..n pick every config")
+
+
+class Configs(unittest.TestCase):
+    def write(self, text):
+        path = os.path.join(tempfile.mkdtemp(), "configs.jsonl")
+        with open(path, "w") as file:
+            file.write(text)
+        return path
 
     def test_a_file_without_sample_config_needs_configs(self):
         source = GYM_STYLE.replace("def sample_config(seed, difficulty):", "def other(seed, difficulty):")
         module = module_from_source("no_sampler", source)
         with self.assertRaises(RuntimeError):
             adapter.load(module, "n")
-        path = os.path.join(tempfile.mkdtemp(), "configs.jsonl")
-        with open(path, "w") as file:
-            file.write('{"values": [1, 2]}\n\n{"values": [5]}\n')
-        adapter.load(module, "n", adapter.read_configs(path))
+        configs = codegym_build.read_configs(self.write('{"values": [1, 2]}\n\n{"values": [5]}\n'))
+        adapter.load(module, "n", configs)
         configs = {adapter.sample_config(seed, 50) for seed in range(10)}
-        self.assertEqual(configs, {'{"values": [1, 2]}', '{"values": [5]}'})
+        self.assertEqual(configs, {'{"values":[1,2]}', '{"values":[5]}'})
+
+    def test_bad_configs_files_are_clear_errors(self):
+        cases = [
+            ('{"a": 1}\n{"a": \n', ":2: not JSON"),
+            ('{"a": 1}\n[1, 2]\n', ":2: a config must be a JSON object, not list"),
+            ("\n  \n", "no configs"),
+        ]
+        for text, expected in cases:
+            with self.subTest(expected=expected):
+                with self.assertRaises(codegym_build.BuildError) as raised:
+                    codegym_build.read_configs(self.write(text))
+                self.assertIn(expected, str(raised.exception))
+        with self.assertRaises(codegym_build.BuildError) as raised:
+            codegym_build.read_configs("/no/such/configs.jsonl")
+        self.assertIn("cannot read the configs file /no/such/configs.jsonl", str(raised.exception))
+
+
+class Refusals(unittest.TestCase):
 
     def test_a_file_with_two_environment_classes_must_choose(self):
         source = GYM_STYLE + "\n\nclass Other(SumEnv):\n    pass\n"

@@ -1,16 +1,18 @@
 //! The Python lane: components built by componentize-py from CodeGym-style files
-//! (`envs-py/`, `tests/envs-py/hostile-py.py`) in the same host as Rust ones.
+//! (`envs-py/`, `tests/envs-py/hostile-py.py`, CodeGym's own style in
+//! `tests/envs-py/codegym/`) in the same host as Rust ones.
 //!
 //! A Python component takes ~15 s to compile, so this module loads each one once, into
 //! one host whose compile cache is shared with the other test binaries
 //! (`target/test-cache`; the cache writes by rename, so sharing is safe).
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use codegym_host::{
-    Env, FaultKind, Host, HostConfig, Job, Limits, Outcome, PolicyKind, RolloutOptions, replay_trajectory,
-    rollout,
+    Env, FaultKind, Host, HostConfig, Job, Limits, OraclePolicy, Outcome, PolicyKind, RolloutOptions,
+    replay_trajectory, rollout, run_episode,
 };
 
 use crate::{call, component, workspace};
@@ -21,17 +23,24 @@ struct Lane {
     rust: Env,
 }
 
-fn lane() -> &'static Lane {
-    static LANE: OnceLock<Lane> = OnceLock::new();
-    LANE.get_or_init(|| {
+/// The host every test here shares, with the workspace's shared compile cache.
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
         let config = HostConfig {
             cache_dir: Some(workspace().join("target/test-cache")),
             pool_size: 256,
             ..HostConfig::default()
         };
-        let host = Host::new(config).expect("host");
+        Host::new(config).expect("host")
+    })
+}
+
+fn lane() -> &'static Lane {
+    static LANE: OnceLock<Lane> = OnceLock::new();
+    LANE.get_or_init(|| {
         let load = |dir: &str, name: &str| {
-            host.load(&component(dir, name)).unwrap_or_else(|e| panic!("loading {name}: {e}"))
+            host().load(&component(dir, name)).unwrap_or_else(|e| panic!("loading {name}: {e}"))
         };
         Lane {
             hostile: load("test-envs", "hostile-py"),
@@ -175,4 +184,56 @@ fn python_episodes_fork_independently() {
     assert_eq!((right.reward, fork.outcome()), (1.0, Some(Outcome::Solved)), "{}", right.observation);
     assert_eq!(episode.step(&call("GetLength", "{}")).observation, length);
     assert!(episode.outcome().is_none());
+}
+
+/// The files in CodeGym's own style and the names `cargo xtask build-envs` derives for
+/// them (into `target/test-envs/codegym/`, with each file's `.jsonl` as its configs).
+const CODEGYM_FILES: [(&str, &str); 5] = [
+    ("Code_Contests_10107_I__LargestNumberEnv", "code-contests-10107-i-largestnumberenv"),
+    ("Codeforces_1352_C__KthNotDivisibleEnv", "codeforces-1352-c-kthnotdivisibleenv"),
+    ("Codeforces_1741_C__MeetingMinutesEnv", "codeforces-1741-c-meetingminutesenv"),
+    ("LeetCode_0063_B__GridPathsEnv", "leetcode-0063-b-gridpathsenv"),
+    ("LeetCode_0739_A__DailyTemperaturesEnv", "leetcode-0739-a-dailytemperaturesenv"),
+];
+
+/// CodeGym's files as they are (no `sample_config`, a `solve` through nested functions,
+/// lambdas, recursion, an alias of `self.step`, tools that need `_strptime`): the oracle
+/// solves every config of each file's JSONL, and a wrong answer scores 0.
+#[test]
+fn codegym_files_solve_every_config() {
+    let dir = workspace().join("tests/envs-py/codegym");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/envs-py/codegym")
+        .filter_map(|entry| {
+            entry.ok()?.file_name().into_string().ok()?.strip_suffix(".py").map(str::to_owned)
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files, CODEGYM_FILES.map(|(file, _)| file.to_owned()), "CODEGYM_FILES lists every fixture");
+    for (file, name) in CODEGYM_FILES {
+        let env =
+            host().load(&component("test-envs/codegym", name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(env.name(), name);
+        let jsonl = std::fs::read_to_string(dir.join(format!("{file}.jsonl"))).expect("configs");
+        let configs = jsonl.lines().filter(|line| !line.trim().is_empty()).count();
+        let mut seen = BTreeSet::new();
+        // Seeds pick configs by (101 * seed + difficulty) mod their count, so 0..count picks each.
+        for seed in 0..configs as u64 {
+            let job = Job { env: env.clone(), seed, difficulty: 50 };
+            let mut oracle = OraclePolicy::default();
+            let (trajectory, _) = run_episode(&job, &mut oracle, env.limits()).expect("episode");
+            let last = trajectory.steps.last().map(|s| s.observation.as_str());
+            assert_eq!(trajectory.outcome, Outcome::Solved, "{name} seed {seed}: {last:?}");
+            assert_eq!(oracle.fault(), None, "{name} seed {seed}");
+            seen.insert(trajectory.log.config.clone());
+
+            let mut episode = env.start(&trajectory.log.config).expect("start");
+            let reference: serde_json::Value =
+                serde_json::from_str(&episode.reference_answer().expect("reference")).expect("JSON");
+            let wrong = codegym_core::perturb_answer(&reference).expect("a wrong answer");
+            let done = episode.step(&call("Done", &serde_json::json!({ "answer": wrong }).to_string()));
+            assert_eq!((done.reward, episode.outcome()), (0.0, Some(Outcome::WrongAnswer)), "{name}");
+        }
+        assert_eq!(seen.len(), configs, "{name}: every config was solved");
+    }
 }
