@@ -66,8 +66,8 @@ impl Args {
             eprintln!("note: {limit}; the memory figure is for the episodes that started");
         }
         if self.corpus {
-            let registry =
-                codegym_host::Registry::open(Host::new(config)?, &global.env_dir())?.on_load(crate::warn_cache);
+            let registry = codegym_host::Registry::open(Host::new(config)?, &global.env_dir())?
+                .on_load(crate::warn_cache);
             let envs = registry.select("all")?;
             report.corpus_starts = Some(codegym_host::corpus_starts(&envs, self.difficulty, 2000)?);
         }
