@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use codegym_host::{BenchOptions, Host};
 
 use crate::{Global, default_threads, print_json};
@@ -52,7 +52,9 @@ impl Args {
             return args.execute(global);
         }
         let config = global.host_config();
-        let path = global.env_dir().join(format!("{}.wasm", self.env));
+        let dir = global.env_dir();
+        let path = codegym_host::Registry::file_in(&dir, &self.env)
+            .with_context(|| format!("no environment `{}` in {}", self.env, dir.display()))?;
         let options = BenchOptions {
             throughput_episodes: self.throughput_episodes,
             threads: self.threads.unwrap_or_else(default_threads),

@@ -17,6 +17,7 @@ mod log;
 mod outcome;
 mod parse;
 mod prompt;
+mod task;
 mod tool;
 
 pub use answer::perturb_answer;
@@ -26,4 +27,5 @@ pub use log::{ActionLog, AgentRecord, Sampling, StopReason, Trajectory, Trajecto
 pub use outcome::{FaultKind, Outcome};
 pub use parse::{ParseError, canonical_arguments, parse_action};
 pub use prompt::{Message, Prompt, Role, render_call, render_observation, render_prompt};
+pub use task::{ABILITY_PREFIX, TaskError, TaskRow};
 pub use tool::{EnvInfo, Step, ToolCall, ToolSpec};

@@ -45,7 +45,7 @@ impl Budget {
         Ok(found)
     }
 
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let zero = [
             ("fuel_per_step", self.fuel_per_step == Some(0)),
             ("fuel_per_episode", self.fuel_per_episode == Some(0)),

@@ -1,12 +1,12 @@
 use std::sync::Arc;
 
 use codegym_core::{EnvInfo, FaultKind, ToolCall, ToolSpec};
-use wasmtime::component::Component;
+use wasmtime::component::{Component, InstancePre};
 use wasmtime::{ResourceLimiter, Store, Trap};
 
-use crate::bindings::exports::codegym::env::environment::Guest as Exports;
-use crate::bindings::{Env as World, EnvPre as WorldPre};
+use crate::bindings::exports::codegym::env::environment::{Guest as Exports, GuestIndices as ExportIndices};
 use crate::host::Host;
+use crate::python::{Loaded, Package, Runtime};
 use crate::{Budget, CacheOutcome, Episode, Error, Limits, LoadError};
 
 /// Per-store host state: the memory limiter.
@@ -44,11 +44,11 @@ impl ResourceLimiter for StoreState {
 /// A live component instance with its store: the unit of isolation.
 pub(crate) struct Instance {
     pub(crate) store: Store<StoreState>,
-    pub(crate) bindings: World,
+    pub(crate) exports: Exports,
 }
 
 impl Instance {
-    /// Call into the guest under `fuel` and the wall-clock deadline. Returns the result and
+    /// Call the environment under `fuel` and the wall-clock deadline. Returns the result and
     /// the fuel burnt, or the fault and the fuel burnt before it.
     pub(crate) fn guarded<R>(
         &mut self,
@@ -57,16 +57,37 @@ impl Instance {
         fuel: u64,
         call: impl FnOnce(&Exports, &mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> (Result<R, FaultKind>, u64) {
-        let store = &mut self.store;
-        if store.set_fuel(fuel).is_err() {
-            return (Err(FaultKind::Trap), 0);
-        }
-        store.set_epoch_deadline(host.inner.epoch_deadline(limits.step_timeout));
-        store.data_mut().memory_denied = false;
-        let result = call(self.bindings.codegym_env_environment(), store);
-        let used = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        (result.map_err(|error| classify(&error, store.data())), used)
+        let Self { store, exports } = self;
+        guard(store, host, limits, fuel, |store| call(exports, store))
     }
+
+    /// [`Self::guarded`] for a call into another of the instance's exports.
+    pub(crate) fn guard<R>(
+        &mut self,
+        host: &Host,
+        limits: &Limits,
+        fuel: u64,
+        call: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, FaultKind>, u64) {
+        guard(&mut self.store, host, limits, fuel, call)
+    }
+}
+
+fn guard<R>(
+    store: &mut Store<StoreState>,
+    host: &Host,
+    limits: &Limits,
+    fuel: u64,
+    call: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+) -> (Result<R, FaultKind>, u64) {
+    if store.set_fuel(fuel).is_err() {
+        return (Err(FaultKind::Trap), 0);
+    }
+    store.set_epoch_deadline(host.inner.epoch_deadline(limits.step_timeout));
+    store.data_mut().memory_denied = false;
+    let result = call(store);
+    let used = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    (result.map_err(|error| classify(&error, store.data())), used)
 }
 
 fn classify(error: &wasmtime::Error, state: &StoreState) -> FaultKind {
@@ -91,11 +112,43 @@ pub struct Env {
 
 struct EnvInner {
     host: Host,
-    pre: WorldPre<StoreState>,
+    pre: Pre,
     info: EnvInfo,
     hash: blake3::Hash,
     budget: Option<Budget>,
     cache: CacheOutcome,
+}
+
+/// How an environment's instances are made.
+enum Pre {
+    /// A component of the `env` world.
+    Component { pre: InstancePre<StoreState>, exports: ExportIndices },
+    /// A package on a shared runtime, loaded into each new instance.
+    Package(Loaded),
+}
+
+impl Pre {
+    fn instantiate(&self, host: &Host, limits: &Limits) -> Result<Instance, Error> {
+        match self {
+            Pre::Component { pre, exports } => Ok(instantiate_raw(host, pre, exports, limits)?.0),
+            Pre::Package(package) => {
+                let runtime = &package.runtime;
+                let (mut instance, wasm) = instantiate_raw(host, &runtime.pre, &runtime.exports, limits)?;
+                runtime.load_into(host, &mut instance, &wasm, limits, package)?;
+                Ok(instance)
+            }
+        }
+    }
+}
+
+/// The component's `InstancePre`, refusing imports.
+pub(crate) fn checked_pre(host: &Host, component: &Component) -> Result<InstancePre<StoreState>, Error> {
+    let imports: Vec<String> =
+        component.component_type().imports(host.engine()).map(|(name, _)| format!("`{name}`")).collect();
+    if !imports.is_empty() {
+        return Err(LoadError::HasImports(imports.join(", ")).into());
+    }
+    Ok(host.inner.linker.instantiate_pre(component).map_err(LoadError::WrongWorld)?)
 }
 
 impl Env {
@@ -106,16 +159,28 @@ impl Env {
         budget: Option<Budget>,
         cache: CacheOutcome,
     ) -> Result<Self, Error> {
-        let imports: Vec<String> =
-            component.component_type().imports(host.engine()).map(|(name, _)| format!("`{name}`")).collect();
-        if !imports.is_empty() {
-            return Err(LoadError::HasImports(imports.join(", ")).into());
-        }
-        let instance_pre = host.inner.linker.instantiate_pre(&component).map_err(LoadError::WrongWorld)?;
-        let pre = WorldPre::new(instance_pre).map_err(LoadError::WrongWorld)?;
+        let pre = checked_pre(&host, &component)?;
+        let exports = ExportIndices::new(&pre).map_err(LoadError::WrongWorld)?;
+        let pre = Pre::Component { pre, exports };
         // What `limits()` will say, before `self` exists; no budget applies nothing.
         let limits = budget.unwrap_or_default().apply(host.config().limits);
         let info = call_info(&host, &pre, &limits)?;
+        Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget, cache }) })
+    }
+
+    /// A package on `runtime`; one instance is started and loaded, as a check.
+    pub(crate) fn from_package(
+        host: Host,
+        runtime: Arc<Runtime>,
+        package: Package,
+        hash: blake3::Hash,
+    ) -> Result<Self, Error> {
+        let info = package.info.clone();
+        let budget = package.budget;
+        let cache = runtime.cache_outcome().clone();
+        let pre = Pre::Package(Loaded::new(runtime, package));
+        let limits = budget.unwrap_or_default().apply(host.config().limits);
+        pre.instantiate(&host, &limits)?;
         Ok(Self { inner: Arc::new(EnvInner { host, pre, info, hash, budget, cache }) })
     }
 
@@ -127,9 +192,18 @@ impl Env {
         &self.inner.info.name
     }
 
-    /// Content hash of the component bytes (identifies the exact build in trajectories).
+    /// Content hash of the component's bytes, or of a package file's (which names its
+    /// runtime's): identifies the exact build in trajectories and stored sessions.
     pub fn hash(&self) -> String {
         self.inner.hash.to_hex().to_string()
+    }
+
+    /// The blake3 (hex) of the shared runtime a package runs on; `None` for a component.
+    pub fn runtime_hash(&self) -> Option<String> {
+        match &self.inner.pre {
+            Pre::Component { .. } => None,
+            Pre::Package(package) => Some(package.runtime.hash.to_hex().to_string()),
+        }
     }
 
     pub fn host(&self) -> &Host {
@@ -159,11 +233,22 @@ impl Env {
     }
 
     pub(crate) fn instantiate(&self, limits: &Limits) -> Result<Instance, Error> {
-        instantiate(self.host(), &self.inner.pre, limits)
+        self.inner.pre.instantiate(self.host(), limits)
+    }
+
+    /// The configs a package carries, served here rather than by an instance.
+    fn given_config(&self, seed: u64, difficulty: u32) -> Option<String> {
+        match &self.inner.pre {
+            Pre::Package(package) => package.config(seed, difficulty).map(str::to_owned),
+            Pre::Component { .. } => None,
+        }
     }
 
     /// The task configuration (JSON) for `(seed, difficulty)`.
     pub fn sample_config(&self, seed: u64, difficulty: u32) -> Result<String, Error> {
+        if let Some(config) = self.given_config(seed, difficulty) {
+            return Ok(config);
+        }
         let (_, result) = call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| {
             b.call_sample_config(s, seed, difficulty)
         })?;
@@ -173,6 +258,9 @@ impl Env {
     /// `sample_config(seed, difficulty)` called twice in one instance: a pure generator gives
     /// the same config both times (and the same as a fresh instance's). For verification.
     pub fn sample_config_twice(&self, seed: u64, difficulty: u32) -> Result<(String, String), Error> {
+        if let Some(config) = self.given_config(seed, difficulty) {
+            return Ok((config.clone(), config));
+        }
         let fault = |kind| Error::Fault { kind, during: "sample_config" };
         let (mut instance, first) = call_fresh(self.host(), &self.inner.pre, &self.limits(), |b, s| {
             b.call_sample_config(s, seed, difficulty)
@@ -212,16 +300,16 @@ impl Env {
 /// A new instance under `limits`, and the outcome of one call into it.
 fn call_fresh<R>(
     host: &Host,
-    pre: &WorldPre<StoreState>,
+    pre: &Pre,
     limits: &Limits,
     call: impl FnOnce(&Exports, &mut Store<StoreState>) -> wasmtime::Result<R>,
 ) -> Result<(Instance, Result<R, FaultKind>), Error> {
-    let mut instance = instantiate(host, pre, limits)?;
+    let mut instance = pre.instantiate(host, limits)?;
     let (result, _) = instance.guarded(host, limits, limits.fuel_per_step, call);
     Ok((instance, result))
 }
 
-fn call_info(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Result<EnvInfo, Error> {
+fn call_info(host: &Host, pre: &Pre, limits: &Limits) -> Result<EnvInfo, Error> {
     let (_, result) = call_fresh(host, pre, limits, |b, s| b.call_info(s))?;
     let info = result.map_err(|kind| LoadError::Info(format!("fault: {kind}")))?;
     let info = EnvInfo {
@@ -241,15 +329,23 @@ fn call_info(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Result
     Ok(info)
 }
 
-fn instantiate(host: &Host, pre: &WorldPre<StoreState>, limits: &Limits) -> Result<Instance, Error> {
+/// A new instance of `pre` under `limits`, with the environment's exports looked up; the
+/// component instance too, for a caller that needs its other exports.
+pub(crate) fn instantiate_raw(
+    host: &Host,
+    pre: &InstancePre<StoreState>,
+    exports: &ExportIndices,
+    limits: &Limits,
+) -> Result<(Instance, wasmtime::component::Instance), Error> {
     let state = StoreState { memory_limit: limits.memory_bytes, memory_denied: false };
     let mut store = Store::new(host.engine(), state);
     store.limiter(|state| state);
     // Instantiation may run code (data initialisation, start functions): meter it too.
     store.set_fuel(limits.fuel_per_step).map_err(Error::Instantiate)?;
     store.set_epoch_deadline(host.inner.epoch_deadline(limits.step_timeout));
-    let bindings = pre.instantiate(&mut store).map_err(Error::Instantiate)?;
-    Ok(Instance { store, bindings })
+    let wasm = pre.instantiate(&mut store).map_err(Error::Instantiate)?;
+    let exports = exports.load(&mut store, &wasm).map_err(Error::Instantiate)?;
+    Ok((Instance { store, exports }, wasm))
 }
 
 /// A running oracle: asks for the next tool call given the last observation.

@@ -20,6 +20,17 @@ pub enum LoadError {
     Info(String),
     #[error("invalid `codegym:budget` section: {0}")]
     Budget(String),
+    #[error("component is not a shared runtime (the codegym:env/python-runtime world): {0:#}")]
+    NotARuntime(wasmtime::Error),
+    #[error("{path} is not a usable Python environment package: {reason}")]
+    Package { path: PathBuf, reason: String },
+    #[error(
+        "the package's runtime {hash} is not installed (looked for {looked}); rebuild the \
+         package with `codegym build-py`, or copy that runtime there"
+    )]
+    NoRuntime { hash: String, looked: String },
+    #[error("{path} is named as runtime {named} but its bytes hash to {actual}")]
+    RuntimeMismatch { path: PathBuf, named: String, actual: String },
 }
 
 /// Errors from the host library.
@@ -29,8 +40,12 @@ pub enum Error {
     Load(#[from] LoadError),
     #[error("unknown environment `{name}`; available: {available}")]
     UnknownEnv { name: String, available: String },
+    #[error("two environments are named `{name}`: {first} and {second}; remove one")]
+    DuplicateEnv { name: String, first: PathBuf, second: PathBuf },
     #[error("environment rejected the config: {0}")]
     Reset(String),
+    #[error("the Python environment is unusable: {0}")]
+    Package(String),
     #[error("environment faulted ({kind}) during {during}")]
     Fault { kind: FaultKind, during: &'static str },
     #[error("cannot set up wasmtime: {0:#}")]

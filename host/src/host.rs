@@ -1,6 +1,7 @@
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::env::{Env, StoreState};
+use crate::python::{self, PythonRuntime, Runtime};
 use crate::{Budget, Error, Limits, LoadError};
 
 /// How to build a [`Host`].
@@ -26,6 +28,9 @@ pub struct HostConfig {
     /// Name compiled guest functions for `perf` (`/tmp/perf-<pid>.map`), to profile
     /// environments. Default: set when `$CODEGYM_PERFMAP` is.
     pub perf_map: bool,
+    /// Where a package's shared runtime (`<blake3>.wasm`) is looked for after the
+    /// package's own `runtimes/` directory.
+    pub runtime_dirs: Vec<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -36,6 +41,7 @@ impl Default for HostConfig {
             pool_size: 4096,
             epoch_tick: Duration::from_millis(5),
             perf_map: std::env::var_os("CODEGYM_PERFMAP").is_some(),
+            runtime_dirs: Vec::new(),
         }
     }
 }
@@ -61,6 +67,8 @@ pub(crate) struct HostInner {
     pub(crate) config: HostConfig,
     pub(crate) epoch_ticks_per_timeout: u64,
     cache: Option<ComponentCache>,
+    /// Shared runtimes loaded so far, by the blake3 (hex) of their bytes.
+    runtimes: Mutex<HashMap<String, Arc<Runtime>>>,
     /// Held for its `Drop`, which stops the epoch thread.
     _ticker: Ticker,
 }
@@ -86,6 +94,7 @@ impl Host {
                 config,
                 epoch_ticks_per_timeout,
                 cache,
+                runtimes: Mutex::new(HashMap::new()),
                 _ticker: ticker,
             }),
         })
@@ -99,8 +108,12 @@ impl Host {
         &self.inner.engine
     }
 
-    /// Load a component file (compiled once, then from the disk cache).
+    /// Load an environment file: a component (compiled once, then from the disk cache) or a
+    /// `.pyenv` package (on its shared runtime, compiled once likewise).
     pub fn load(&self, path: &Path) -> Result<Env, Error> {
+        if path.extension().is_some_and(|ext| ext == python::PACKAGE_EXTENSION) {
+            return self.load_package(path);
+        }
         let bytes =
             std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
         self.load_bytes(&bytes)
@@ -109,14 +122,67 @@ impl Host {
     /// Load a component from bytes: validates it, refuses any import, checks the world.
     /// What the disk cache did is [`Env::cache_outcome`].
     pub fn load_bytes(&self, bytes: &[u8]) -> Result<Env, Error> {
-        let (component, cache) = match &self.inner.cache {
+        let (component, cache) = self.compile(bytes)?;
+        Env::new(self.clone(), component, blake3::hash(bytes), Budget::read(bytes)?, cache)
+    }
+
+    /// Load a `.pyenv` package file, finding the runtime it names (see
+    /// [`HostConfig::runtime_dirs`]).
+    pub fn load_package(&self, path: &Path) -> Result<Env, Error> {
+        let (package, hash) = python::read_package(path)?;
+        let runtime = match self.loaded_runtime(&package.runtime) {
+            Some(runtime) => runtime,
+            None => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let file = python::find_runtime(dir, &self.inner.config.runtime_dirs, &package.runtime)?;
+                self.runtime_from_file(&file, Some(&package.runtime))?
+            }
+        };
+        Env::from_package(self.clone(), runtime, package, hash)
+    }
+
+    /// Load a shared Python runtime component, to prepare packages on it.
+    pub fn python_runtime(&self, path: &Path) -> Result<PythonRuntime, Error> {
+        Ok(PythonRuntime::new(self.clone(), self.runtime_from_file(path, None)?))
+    }
+
+    fn loaded_runtime(&self, hash: &str) -> Option<Arc<Runtime>> {
+        self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+    }
+
+    /// The runtime in `path`, compiled (or taken from the disk cache) once per host; when
+    /// `expected`, its bytes must hash to that (a package's runtime is found by name).
+    fn runtime_from_file(&self, path: &Path, expected: Option<&str>) -> Result<Arc<Runtime>, Error> {
+        let bytes =
+            std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        let hash = blake3::hash(&bytes);
+        let key = hash.to_hex().to_string();
+        if let Some(named) = expected.filter(|named| **named != key) {
+            return Err(LoadError::RuntimeMismatch {
+                path: path.to_owned(),
+                named: named.to_owned(),
+                actual: key,
+            }
+            .into());
+        }
+        if let Some(runtime) = self.loaded_runtime(&key) {
+            return Ok(runtime);
+        }
+        let (component, cache) = self.compile(&bytes)?;
+        let runtime = Arc::new(Runtime::new(self, component, hash, cache)?);
+        let mut runtimes = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(runtimes.entry(key).or_insert(runtime).clone())
+    }
+
+    /// Compile `bytes` through the disk cache, if there is one.
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, CacheOutcome), Error> {
+        Ok(match &self.inner.cache {
             Some(cache) => cache.get_or_compile(&self.inner.engine, bytes)?,
             None => (
                 Component::new(&self.inner.engine, bytes).map_err(LoadError::Invalid)?,
                 CacheOutcome::Disabled,
             ),
-        };
-        Env::new(self.clone(), component, blake3::hash(bytes), Budget::read(bytes)?, cache)
+        })
     }
 }
 

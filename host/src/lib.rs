@@ -22,6 +22,7 @@ mod host;
 mod limits;
 mod parallel;
 mod policy;
+mod python;
 mod registry;
 mod replay;
 mod rollout;
@@ -44,6 +45,7 @@ pub use error::{Error, LoadError};
 pub use host::{Host, HostConfig};
 pub use limits::Limits;
 pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy};
+pub use python::{PACKAGE_EXTENSION, PACKAGE_FORMAT, Package, PythonRuntime, RUNTIMES_DIR};
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
 pub use rollout::{EnvSummary, EpisodeCost, Job, RolloutOptions, RolloutReport, rollout, run_episode};
@@ -51,10 +53,12 @@ pub use stats::{CorpusStats, PAPER, PaperFigures, StepsAt, corpus_stats};
 pub use summary::{Summary, percentile};
 pub use verify::{Failure, ORACLE_CALLS, Stage, StageCount, VerifyOptions, VerifyReport, verify, verify_env};
 
-/// Host-side bindings of the WIT world in `wit/codegym.wit`.
+/// Host-side bindings of `wit/codegym.wit`: the world `python-runtime` exports the
+/// `environment` interface of every world `env` component, and the shared runtime's
+/// `runtime`; each is looked up on its own, so one binding serves both kinds.
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "env",
+        world: "python-runtime",
     });
 }

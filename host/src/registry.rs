@@ -7,7 +7,8 @@ use crate::{Env, Error, Host};
 /// Called with each environment a [`Registry`] loads, once per environment.
 type OnLoad = Box<dyn Fn(&str, &Env) + Send + Sync>;
 
-/// The environments in a directory of components (`<name>.wasm`), loaded lazily and kept.
+/// The environments in a directory of components (`<name>.wasm`) and Python packages
+/// (`<name>.pyenv`), loaded lazily and kept.
 pub struct Registry {
     host: Host,
     dir: PathBuf,
@@ -23,10 +24,11 @@ impl Registry {
         let mut paths = BTreeMap::new();
         for entry in std::fs::read_dir(dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
-            if path.extension().is_some_and(|ext| ext == "wasm")
+            if path.extension().is_some_and(|ext| ext == "wasm" || ext == crate::PACKAGE_EXTENSION)
                 && let Some(name) = path.file_stem().and_then(|stem| stem.to_str())
+                && let Some(other) = paths.insert(name.to_owned(), path.clone())
             {
-                paths.insert(name.to_owned(), path.clone());
+                return Err(Error::DuplicateEnv { name: name.to_owned(), first: other, second: path });
             }
         }
         Ok(Self { host, dir: dir.to_owned(), paths, loaded: Mutex::new(BTreeMap::new()), on_load: None })
@@ -37,6 +39,15 @@ impl Registry {
     pub fn on_load(mut self, hook: impl Fn(&str, &Env) + Send + Sync + 'static) -> Self {
         self.on_load = Some(Box::new(hook));
         self
+    }
+
+    /// The file of environment `name` in `dir` (`<name>.wasm` or `<name>.pyenv`), if any,
+    /// without indexing the directory.
+    pub fn file_in(dir: &Path, name: &str) -> Option<PathBuf> {
+        ["wasm", crate::PACKAGE_EXTENSION]
+            .iter()
+            .map(|ext| dir.join(format!("{name}.{ext}")))
+            .find(|p| p.is_file())
     }
 
     pub fn host(&self) -> &Host {

@@ -14,14 +14,16 @@ Tasks:
   test         install what the tests need, build the environments (and the hostile test
                components), then run every test suite, rustfmt and clippy
   build-envs [NAME...]
-               build envs/* and envs-py/*.py into components at target/envs/<name>.wasm
-               (and tests/envs/*, tests/envs-py/*.py into target/test-envs/, the CodeGym-style
-               files tests/envs-py/codegym/*.py with their *.jsonl configs into
+               build envs/* into components at target/envs/<name>.wasm, the shared Python
+               runtime (componentize-py, once: target/py-runtime/) and envs-py/*.py into
+               packages on it at target/envs/<name>.pyenv (and tests/envs/*,
+               tests/envs-py/*.py into target/test-envs/, the CodeGym-style files
+               tests/envs-py/codegym/*.py with their *.jsonl configs into
                target/test-envs/codegym/); with names, only those
   build-py [NAME...]
-               build only the Python environments envs-py/*.py (componentize-py; each named
-               after its file as `codegym build-py` names it, with FILE.jsonl as its
-               configs if there is one)
+               build only the shared Python runtime and the Python environments
+               envs-py/*.py (`codegym build-py`: each named after its file, with FILE.jsonl
+               as its configs if there is one)
   web [--open | --test]
                build the browser playground into target/web (the environments transpiled
                by jco, codegym-core as a component, the page); --open serves it with
@@ -71,8 +73,7 @@ pub fn run_command(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Build the environment components, Rust and Python; `only` (names) restricts it to some
-/// of them.
+/// Build the environments, Rust and Python; `only` (names) restricts it to some of them.
 fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     let py_envs = python_envs(root, only)?;
     let rust_only: Vec<String> =
@@ -80,23 +81,33 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
     if only.is_empty() || !rust_only.is_empty() {
         build_rust_envs(root, &rust_only)?;
     }
+    if only.is_empty() || !py_envs.is_empty() {
+        build_python_envs(root, &py_envs, !only.is_empty())?;
+    }
+    Ok(())
+}
+
+/// The shared Python runtime, then `envs` (all of envs-py/ unless `only_some`) as packages on
+/// it, and with all of them the test packages of tests/envs-py/ and tests/envs-py/codegym/.
+fn build_python_envs(root: &Path, envs: &[python::PySource], only_some: bool) -> Result<()> {
     let started = std::time::Instant::now();
-    let (py_tests, codegym_files) = if only.is_empty() {
-        (
-            python::discover(&root.join("tests/envs-py"))?,
-            python::discover(&root.join("tests/envs-py/codegym"))?,
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    python::build(root, &py_envs, &root.join("target/envs"))?;
-    python::build(root, &py_tests, &root.join("target/test-envs"))?;
-    python::build(root, &codegym_files, &root.join("target/test-envs/codegym"))?;
+    python::build_runtime(root)?;
+    build_cli(root)?;
+    let codegym = root.join("target/debug/codegym");
+    python::build_packages(&codegym, &root.join("envs-py"), envs, only_some, &root.join("target/envs"))?;
+    let mut tests = 0;
+    if !only_some {
+        for (dir, out) in
+            [("tests/envs-py", "target/test-envs"), ("tests/envs-py/codegym", "target/test-envs/codegym")]
+        {
+            let sources = python::discover(&root.join(dir))?;
+            tests += sources.len();
+            python::build_packages(&codegym, &root.join(dir), &sources, false, &root.join(out))?;
+        }
+    }
     eprintln!(
-        "built {} Python environment components into target/envs and {} into target/test-envs in \
-         {:.1}s",
-        py_envs.len(),
-        py_tests.len() + codegym_files.len(),
+        "built {} Python environment packages into target/envs and {tests} into target/test-envs in {:.1}s",
+        envs.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -104,7 +115,7 @@ fn build_envs(root: &Path, only: &[String]) -> Result<()> {
 
 /// The Python environments `envs-py/<name>.py`: all, or those in `only` (names that are
 /// not Python environments are left to the Rust build).
-fn python_envs(root: &Path, only: &[String]) -> Result<Vec<python::PyEnv>> {
+fn python_envs(root: &Path, only: &[String]) -> Result<Vec<python::PySource>> {
     Ok(python::discover(&root.join("envs-py"))?
         .into_iter()
         .filter(|env| only.is_empty() || only.contains(&env.name))
@@ -117,7 +128,7 @@ fn build_py(root: &Path, only: &[String]) -> Result<()> {
     if let Some(unknown) = only.iter().find(|name| !envs.iter().any(|e| &&e.name == name)) {
         bail!("no file envs-py/{unknown}.py");
     }
-    python::build(root, &envs, &root.join("target/envs"))
+    build_python_envs(root, &envs, !only.is_empty())
 }
 
 /// Build the Rust environment crates (all, or those named) and the Rust test components.

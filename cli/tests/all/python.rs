@@ -80,23 +80,40 @@ fn build_py_explains_what_is_missing() {
     let file = cli.scratch.path().join("my-env.py");
     std::fs::write(&file, "class A:\n    pass\n").expect("write");
     let file = file.to_str().expect("UTF-8 path");
-    let output =
-        cli.command(&["build-py", file]).env("CODEGYM_PY_VENV", cli.scratch.path()).output().expect("run");
+    let output = cli
+        .command(&["build-py", file, "--component"])
+        .env("CODEGYM_PY_VENV", cli.scratch.path())
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
         stderr.contains("componentize-py is not installed") && stderr.contains("cargo xtask setup"),
         "{stderr}"
     );
+    let no_runtime = cli.scratch.path().join("no-runtime.wasm");
+    let output = cli.run(&["build-py", file, "--runtime", no_runtime.to_str().expect("UTF-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("shared Python runtime") && stderr.contains("cargo xtask build-envs"),
+        "{stderr}"
+    );
     let missing = cli.run(&["build-py", "no-such-file.py"]);
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a file"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("is neither a file nor a directory"));
+    // A file that is no environment is refused with the reason, and nothing is written.
+    let out = cli.scratch.path().join("my-env.pyenv");
+    let output = cli.run(&["build-py", file, "--out", out.to_str().expect("UTF-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("want exactly one environment class"), "{stderr}");
+    assert!(!out.exists());
 }
 
 #[test]
-fn build_py_writes_the_components_own_budget() {
+fn build_py_writes_the_environments_own_budget() {
     let cli = Cli::new();
     let dir = cli.scratch.path().join("budgeted");
-    let out = dir.join("robot-walk.wasm");
+    let out = dir.join("robot-walk.pyenv");
     let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../envs-py/robot-walk.py");
     let built = cli.run(&[
         "build-py",
@@ -110,7 +127,10 @@ fn build_py_writes_the_components_own_budget() {
     ]);
     let text = stdout(&built);
     assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
-    assert!(text.contains("limits: 20000000 fuel per call"), "{text}");
+    assert!(text.starts_with("built robot-walk from ") && text.contains("6 tools"), "{text}");
+    let size = std::fs::metadata(&out).expect("the package").len();
+    assert!(size < 200_000, "a package is small: {size} bytes");
+    assert!(dir.join("runtimes").read_dir().expect("the runtime beside it").count() == 1);
     // `--env-dir` after the subcommand overrides the one `Cli::command` puts first.
     let run = |args: &[&str]| cli.command(args).arg("--env-dir").arg(&dir).output().expect("run codegym");
     let show = stdout(&run(&["show", "robot-walk", "--card-seeds", "2"]));
@@ -128,15 +148,150 @@ fn build_py_writes_the_components_own_budget() {
     let solve = json(&run(&["solve", "robot-walk", "--seed", "1", "--json"]));
     assert_eq!(solve["reward"], 1.0, "{solve}");
 
-    // A budget below what the environment needs to start is a clear error at its first call.
-    let starved = dir.join("starved.wasm");
+    // A budget below what the environment needs to start is a clear error, and nothing is
+    // left behind.
+    let starved = dir.join("starved.pyenv");
     let starved = starved.to_str().expect("UTF-8 path");
     let built =
         cli.run(&["build-py", source, "--out", starved, "--name", "starved", "--fuel-per-step", "1000"]);
     assert!(!built.status.success());
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert!(stderr.contains("does not load") && stderr.contains("fuel"), "{stderr}");
-    assert!(!std::path::Path::new(starved).exists(), "a component that does not load is removed");
+    assert!(!std::path::Path::new(starved).exists(), "a package that does not load is removed");
+}
+
+/// `--component`: one self-contained `.wasm` for one file (componentize-py), which runs as
+/// its package does.
+#[test]
+fn build_py_component_exports_one_self_contained_wasm() {
+    let cli = Cli::new();
+    let dir = cli.scratch.path().join("component");
+    let out = dir.join("robot-walk.wasm");
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../envs-py/robot-walk.py");
+    let built = cli.run(&["build-py", source, "--component", "--out", out.to_str().expect("UTF-8 path")]);
+    let text = stdout(&built);
+    assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
+    assert!(text.contains("built robot-walk from") && text.contains("MB"), "{text}");
+    let run = |args: &[&str]| cli.command(args).arg("--env-dir").arg(&dir).output().expect("run codegym");
+    let component = json(&run(&["solve", "robot-walk", "--seed", "4", "--json"]));
+    let package = json(&cli.run(&["solve", "robot-walk", "--seed", "4", "--json"]));
+    assert_eq!(component["reward"], 1.0, "{component}");
+    assert_eq!(component["steps"], package["steps"], "the same episode either way");
+}
+
+/// The CodeGym fixtures' paths and the names derived from them.
+fn codegym_fixtures() -> (std::path::PathBuf, Vec<(String, String)>) {
+    let dir = crate::workspace().join("tests/envs-py/codegym");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(|entry| {
+            let file = entry.ok()?.file_name().into_string().ok()?;
+            let stem = file.strip_suffix(".py")?.to_owned();
+            let name = stem.to_lowercase().replace("__", "-").replace('_', "-");
+            Some((stem, name))
+        })
+        .collect();
+    files.sort();
+    (dir, files)
+}
+
+/// A directory in CodeGym's own style builds in one command: a line per file (built, or
+/// refused with the reason), a summary, resumable (an unchanged file is not rebuilt), and
+/// every package solves its configs.
+#[test]
+fn build_py_builds_a_directory_resumably() {
+    let cli = Cli::new();
+    let (fixtures, files) = codegym_fixtures();
+    let input = cli.scratch.path().join("input");
+    std::fs::create_dir(&input).expect("input dir");
+    for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, input.join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(input.join("Broken_Env.py"), "def broken(:\n").expect("write");
+    let out = cli.scratch.path().join("out");
+    let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+    let first = cli.run(&["build-py", &path(&input), "--out", &path(&out)]);
+    let text = stdout(&first);
+    assert!(!first.status.success(), "a refused file fails the run: {text}");
+    for (_, name) in &files {
+        assert!(text.contains(&format!("built {name} from ")), "{name}: {text}");
+        assert!(out.join(format!("{name}.pyenv")).is_file(), "{name}");
+    }
+    assert!(text.contains("Broken_Env.py: the Python environment is unusable: Broken_Env.py:1: "), "{text}");
+    assert!(text.contains(&format!("{} built, 0 up to date, 1 refused", files.len())), "{text}");
+
+    std::fs::remove_file(input.join("Broken_Env.py")).expect("remove");
+    let touched = input.join(format!("{}.py", files[0].0));
+    let mut source = std::fs::read_to_string(&touched).expect("read");
+    source.push_str("\n# changed\n");
+    std::fs::write(&touched, source).expect("write");
+    let second = cli.run(&["build-py", &path(&input), "--out", &path(&out)]);
+    let text = stdout(&second);
+    assert!(second.status.success(), "{text}");
+    assert!(text.contains(&format!("1 built, {} up to date, 0 refused", files.len() - 1)), "{text}");
+
+    let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
+    let rollout = cli
+        .command(&["rollout", "--envs", &names.join(","), "--policy", "oracle", "--episodes", "6", "--json"])
+        .arg("--env-dir")
+        .arg(&out)
+        .output()
+        .expect("rollout");
+    let report = json(&rollout);
+    let episodes = 6 * files.len() as u64;
+    assert_eq!(
+        (report["episodes"].as_u64(), report["solved"].as_u64()),
+        (Some(episodes), Some(episodes)),
+        "{report}"
+    );
+}
+
+/// CodeGym's task rows (`ability` = `codegym_v1@<file stem>@<config>`) give each file its
+/// configs: `--instances` builds the directory with exactly those tasks.
+#[test]
+fn build_py_takes_configs_from_codegym_task_rows() {
+    let cli = Cli::new();
+    let (fixtures, files) = codegym_fixtures();
+    let mut rows = String::new();
+    for (stem, _) in &files {
+        let configs = std::fs::read_to_string(fixtures.join(format!("{stem}.jsonl"))).expect("configs");
+        for config in configs.lines().filter(|l| !l.trim().is_empty()).take(2) {
+            let row = json!({
+                "prompt": [{"role": "user", "content": "Solve it."}],
+                "ability": format!("codegym_v1@{stem}@{config}"),
+                "plugin_call_max_round": 64,
+                "extra_info": {"source": "test"},
+            });
+            rows.push_str(&format!("{row}\n"));
+        }
+    }
+    let tasks = cli.scratch.path().join("tasks.jsonl");
+    std::fs::write(&tasks, rows).expect("write");
+    // Only the .py files: the configs come from the rows, not from the files beside them.
+    let input = cli.scratch.path().join("input");
+    std::fs::create_dir(&input).expect("input dir");
+    for (stem, _) in &files {
+        let file = format!("{stem}.py");
+        std::fs::copy(fixtures.join(&file), input.join(&file)).expect("copy");
+    }
+    let out = cli.scratch.path().join("out");
+    let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+    let built = cli.run(&["build-py", &path(&input), "--out", &path(&out), "--instances", &path(&tasks)]);
+    assert!(built.status.success(), "{}{}", stdout(&built), String::from_utf8_lossy(&built.stderr));
+    for (stem, name) in &files {
+        let package: Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("{name}.pyenv"))).expect("package"))
+                .expect("JSON");
+        let configs = std::fs::read_to_string(fixtures.join(format!("{stem}.jsonl"))).expect("configs");
+        let expected: Vec<&str> = configs.lines().filter(|l| !l.trim().is_empty()).take(2).collect();
+        assert_eq!(package["configs"], json!(expected), "{name}");
+    }
+    let bad = cli.scratch.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"ability\": \"codegym_v2@X@{}\"}\n").expect("write");
+    let refused = cli.run(&["build-py", &path(&input), "--out", &path(&out), "--instances", &path(&bad)]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("bad.jsonl:1: ability"), "{stderr}");
 }
 
 /// A file in CodeGym's own style and name, with no `sample_config`: `--configs` gives its
@@ -157,7 +312,7 @@ fn build_py_builds_a_codegym_file_with_its_configs() {
     let text = stdout(&built);
     assert!(built.status.success(), "{text}{}", String::from_utf8_lossy(&built.stderr));
     assert!(text.starts_with(&format!("built {name} from ")), "{text}");
-    assert!(dir.join(format!("{name}.wasm")).is_file(), "the default output is <env dir>/<name>.wasm");
+    assert!(dir.join(format!("{name}.pyenv")).is_file(), "the default output is <env dir>/<name>.pyenv");
 
     let rollout = ["rollout", "--envs", name, "--policy", "oracle", "--episodes", "6", "--json", "--env-dir"];
     let report = json(&cli.run(&[&rollout[..], &[&env_dir]].concat()));
@@ -176,7 +331,7 @@ fn build_py_refuses_bad_configs_and_names_clearly() {
     let cli = Cli::new();
     let source = crate::workspace().join("tests/envs-py/codegym/LeetCode_0739_A__DailyTemperaturesEnv.py");
     let source = source.to_str().expect("UTF-8 path");
-    let out = cli.scratch.path().join("never.wasm");
+    let out = cli.scratch.path().join("never.pyenv");
     let out = out.to_str().expect("UTF-8 path");
     let configs = |name: &str, text: &str| {
         let path = cli.scratch.path().join(name);
@@ -186,14 +341,14 @@ fn build_py_refuses_bad_configs_and_names_clearly() {
     let cases = [
         (
             cli.scratch.path().join("missing.jsonl").to_str().expect("UTF-8").to_owned(),
-            "cannot read the configs file",
+            "missing.jsonl: No such file",
         ),
         (
             configs("broken.jsonl", "{\"temperatures\": [1]}\n{\"temperatures\": \n"),
             "broken.jsonl:2: not JSON",
         ),
-        (configs("list.jsonl", "[1, 2]\n"), "list.jsonl:1: a config must be a JSON object, not list"),
-        (configs("empty.jsonl", "\n\n"), "empty.jsonl: no configs"),
+        (configs("list.jsonl", "[1, 2]\n"), "list.jsonl:1: a config must be a JSON object, not an array"),
+        (configs("empty.jsonl", "\n\n"), "empty.jsonl: nothing in it (want one JSON object a line)"),
     ];
     for (file, expected) in cases {
         let output = cli.run(&["build-py", source, "--out", out, "--configs", &file]);

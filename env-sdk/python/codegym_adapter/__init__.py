@@ -1,14 +1,18 @@
 """The CodeGym-rs Python adapter: a CodeGym-style environment class behind the WIT
 world `codegym:env/env` (see `wit/codegym.wit`).
 
-`cargo xtask build-py` (and `codegym build-py`) compile an environment file together with
-this package, a `gymnasium` shim and a small app module into one component with
-componentize-py `--stub-wasi`: it imports nothing. The app module imports this package
-(which sets up the sandbox), imports the environment file, and calls `wrap`, which
-inspects the class *at build time* — the module is imported while componentize-py
-pre-initialises the interpreter and the resulting heap is snapshotted into the component —
-so tool schemas, the shape of `step`'s return value and the whole importable standard
-library are in the snapshot and cost nothing per episode.
+It serves two builds, both made with componentize-py `--stub-wasi` (so they import
+nothing), both with this package, a `gymnasium` shim and the whole importable standard
+library in the snapshot that componentize-py takes of the pre-initialised interpreter:
+
+- The shared runtime (world `python-runtime`, `runtime_exports`), built once: the host
+  calls `runtime.prepare` on an environment file's source, which compiles it, runs its top
+  level and inspects the class (tools, schemas, the shape of `step`'s return) in the
+  sealed sandbox, and stores the result with the source as a `.pyenv` package; every new
+  instance then gets `runtime.load`, which runs the compiled module again and takes the
+  rest from the package, so an episode start inspects nothing.
+- One component per file (`wrap`, `codegym build-py FILE --component`): the file is
+  imported and inspected at build time, in the snapshot.
 
 The mapping, export by export:
 
@@ -110,8 +114,7 @@ class _Finder:
         if self.sealed:
             raise ImportError(
                 f"module {name!r} is not available at run time: environments may use only the "
-                "standard library and the modules imported when the component was built (import "
-                "it at the top of the file)"
+                "Python standard library"
             )
         if self.preloading and _within(name, _NOT_PRELOADED):
             raise ImportError(f"module {name!r} is not preloaded")
@@ -173,28 +176,75 @@ _STOCK_RESET = "environment has been reset."
 
 
 class _Spec:
-    """Everything learnt about the environment at build time."""
+    """Everything learnt about the environment when it was inspected: at build time in a
+    per-file component, by `prepare` on the shared runtime (and then handed to `load` as
+    JSON, so an episode start inspects nothing)."""
 
-    def __init__(self, module, cls, name, configs):
+    def __init__(self, module, cls, name, configs, has_configs=False, learnt=None, info=None):
         self.module = module
         self.cls = cls
         self.name = name
         self.configs = configs
-        self.version = str(getattr(module, "__version__", getattr(module, "VERSION", "0.1.0")))
+        self.sample = getattr(module, "sample_config", None)
+        if learnt is not None:
+            # Loaded on the shared runtime: the `env-info` is kept as text and parsed only if
+            # `info()` is called (the host has it already).
+            self._info_text = info
+            self._info = None
+            self.step_shape = learnt["step_shape"]
+            self.has_oracle = learnt["oracle"]
+            return
         doc = inspect.getdoc(cls) or ""
         first_line = doc.strip().splitlines()[0].strip() if doc.strip() else ""
-        self.description = str(getattr(module, "DESCRIPTION", getattr(cls, "DESCRIPTION", first_line)))
-        self.category = str(getattr(module, "CATEGORY", getattr(cls, "CATEGORY", "")))
-        self.sample = getattr(module, "sample_config", None)
-        if self.sample is None and not configs:
+        self._info = {
+            "version": str(getattr(module, "__version__", getattr(module, "VERSION", "0.1.0"))),
+            "description": str(getattr(module, "DESCRIPTION", getattr(cls, "DESCRIPTION", first_line))),
+            "category": str(getattr(module, "CATEGORY", getattr(cls, "CATEGORY", ""))),
+        }
+        if self.sample is None and not configs and not has_configs:
             raise RuntimeError(
                 f"{module.__name__}: no `sample_config(seed, difficulty)` function and no configs "
                 "file: give one or the other"
             )
         probe = _blank(cls)
-        self.tools = _schema.tool_specs(cls, probe)
-        self.step_shape = _step_shape(probe, self.tools)
+        self._info["tools"] = _schema.tool_specs(cls, probe)
+        self.step_shape = _step_shape(probe, self._info["tools"])
         self.has_oracle = callable(getattr(cls, "solve", None))
+
+    def _learnt(self, key):
+        if self._info is None:
+            info = json.loads(self._info_text)
+            info["tools"] = [(t["name"], t["description"], t["parameters"]) for t in info["tools"]]
+            self._info = info
+        return self._info[key]
+
+    version = property(lambda self: self._learnt("version"))
+    description = property(lambda self: self._learnt("description"))
+    category = property(lambda self: self._learnt("category"))
+    tools = property(lambda self: self._learnt("tools"))
+
+    def info_json(self):
+        """The `env-info` as JSON, as the host reads it."""
+        tools = [{"name": t[0], "description": t[1], "parameters": t[2]} for t in self.tools]
+        info = {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "category": self.category,
+            "tools": tools,
+        }
+        return json.dumps(info)
+
+    def spec_json(self):
+        """What `load` needs besides the code and the `env-info`."""
+        return json.dumps(
+            {
+                "name": self.name,
+                "class": self.cls.__qualname__,
+                "step_shape": self.step_shape,
+                "oracle": self.has_oracle,
+            }
+        )
 
 
 def _blank(cls):
@@ -257,8 +307,37 @@ def _refuse(what):
     return refused
 
 
+# Audit events refused below Python's own functions: C code that would open a file (as
+# the parser does to quote a syntax error's line) asks first, and gets an error instead of
+# reaching a WASI stub, which would trap.
+_REFUSED_EVENTS = frozenset(
+    (
+        "open os.listdir os.scandir os.remove os.rename os.mkdir os.rmdir os.chdir os.chmod "
+        "os.chown os.link os.symlink os.truncate os.utime os.system os.exec os.posix_spawn "
+        "os.spawn os.fork os.kill subprocess.Popen socket.__new__ "
+        "socket.connect socket.bind socket.getaddrinfo ctypes.dlopen"
+    ).split()
+)
+
+
+# Armed by the first call into an instance, not at the seal: componentize-py still runs
+# code of its own after the app module while it builds the snapshot.
+_ARMED = False
+
+
+def _arm():
+    global _ARMED
+    _ARMED = True
+
+
+def _audit(event, args):
+    if _ARMED and event in _REFUSED_EVENTS:
+        raise PermissionError(f"{event} is not available: environments have no files, processes or network")
+
+
 def _seal():
     _FINDER.sealed = True
+    sys.addaudithook(_audit)
     builtins.open = _refuse("open()")
     io.open = builtins.open
     import os
@@ -340,6 +419,112 @@ def wrap(module, name, configs=None):
     return exports
 
 
+# ---------------------------------------------------------------------------------------
+# The shared runtime: one component, any environment given as data (world `python-runtime`).
+
+
+class PrepareError(Exception):
+    """The source is not a usable environment; the message says why."""
+
+
+def _module_name(name):
+    module = "codegym_env_" + name.replace("-", "_")
+    if not module.isidentifier():
+        raise PrepareError(f"environment name {name!r} is not usable as a module name")
+    return module
+
+
+def _execute(code, module_name, file_name):
+    """A new module `module_name` holding what `code` defines (registered in `sys.modules`,
+    as `dataclasses` and `pickle` look classes' modules up there)."""
+    import types
+
+    module = types.ModuleType(module_name)
+    module.__file__ = file_name
+    sys.modules[module_name] = module
+    exec(code, module.__dict__)
+    return module
+
+
+def prepare(name, file_name, source, has_configs):
+    """Compile and inspect an environment file: `(info_json, spec_json, code)`, what
+    `load_prepared` takes. The file's top level runs here, in the sealed sandbox."""
+    import marshal
+
+    module_name = _module_name(name)
+    try:
+        code = compile(source, file_name, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise PrepareError(f"{file_name}:{error.lineno}: {error.msg}")
+    try:
+        module = _execute(code, module_name, file_name)
+        cls = getattr(module, "ENV_CLASS", None) or _find_class(module)
+        spec = _Spec(module, cls, str(getattr(module, "NAME", name)), [], has_configs=has_configs)
+    except PrepareError:
+        raise
+    except BaseException as error:
+        raise PrepareError(_error(error)[len("Error: ") :])
+    return (spec.info_json(), spec.spec_json(), marshal.dumps(code))
+
+
+def load_prepared(info_json, spec_json, code):
+    """Become the environment `prepare` described (once per instance): runs the module's
+    top level again and takes everything else from the spec."""
+    global _SPEC, _EPISODE, _ORACLE
+    import marshal
+
+    if _SPEC is not None:
+        raise PrepareError(f"this instance already holds the environment {_SPEC.name!r}")
+    learnt = json.loads(spec_json)
+    code = marshal.loads(code)
+    # The module's name is its code's: `co_filename` is the file's, the name derives from
+    # the environment's, which the host keeps in the package beside this.
+    name = learnt["name"]
+    module = _execute(code, _module_name(name), code.co_filename)
+    cls = module
+    for part in learnt["class"].split("."):
+        cls = getattr(cls, part)
+    _SPEC = _Spec(module, cls, name, [], learnt=learnt, info=info_json)
+    _EPISODE = None
+    _ORACLE = None
+
+
+def runtime_exports():
+    """The two WIT export classes of the shared runtime, with the sandbox sealed (called
+    once, at build time, by the runtime's app module)."""
+    import gymnasium  # noqa: F401  (environment files import it: in the snapshot)
+    import gymnasium.spaces  # noqa: F401
+
+    for runtime in _RUNTIME_MODULES + ("wit_world.exports.runtime",):
+        try:
+            __import__(runtime)
+        except ImportError:
+            pass
+    environment = _exports()
+    from componentize_py_types import Err
+    from wit_world import exports
+    from wit_world.exports import runtime as wit
+
+    class Runtime(exports.Runtime):
+        def prepare(self, name, file_name, source, has_configs):
+            _arm()
+            try:
+                info, spec, code = prepare(name, file_name, source, has_configs)
+            except PrepareError as error:
+                raise Err(str(error))
+            return wit.Prepared(info, spec, code)
+
+        def load(self, info, spec, code):
+            _arm()
+            try:
+                load_prepared(info, spec, code)
+            except BaseException as error:
+                raise Err(_error(error)[len("Error: ") :])
+
+    _seal()
+    return environment, Runtime
+
+
 _RUNTIME_MODULES = (
     "wit_world",
     "wit_world.exports",
@@ -369,6 +554,9 @@ def info():
 def sample_config(seed, difficulty):
     spec = _SPEC
     if spec.sample is None:
+        if not spec.configs:
+            # On the shared runtime, a file's own configs are data the host serves.
+            raise RuntimeError(f"{spec.name} has no sample_config: its configs are given as data")
         return spec.configs[(seed * 101 + difficulty) % len(spec.configs)]
     return _json(spec.sample(seed, difficulty))
 
@@ -489,13 +677,16 @@ def _exports():
 
     class Environment(wit_world.exports.Environment):
         def info(self):
+            _arm()
             name, version, description, category, tools = info()
             return wit.EnvInfo(name, version, description, category, [wit.ToolSpec(*t) for t in tools])
 
         def sample_config(self, seed, difficulty):
+            _arm()
             return sample_config(seed, difficulty)
 
         def reset(self, config):
+            _arm()
             try:
                 return reset(config)
             except ResetError as error:
@@ -508,6 +699,7 @@ def _exports():
             return reference_answer()
 
         def oracle_start(self, task):
+            _arm()
             oracle_start(task)
 
         def oracle_next(self, last_observation):
@@ -536,9 +728,13 @@ def _shaped(observation, shape):
 
 
 __all__ = [
+    "PrepareError",
     "ResetError",
     "info",
     "load",
+    "load_prepared",
+    "prepare",
+    "runtime_exports",
     "oracle_next",
     "oracle_start",
     "OracleError",

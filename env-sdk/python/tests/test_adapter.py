@@ -391,5 +391,71 @@ class Refusals(unittest.TestCase):
         self.assertEqual(adapter.info()[0], "t")
 
 
+class SharedRuntime(unittest.TestCase):
+    """`prepare` then `load_prepared`, as the shared runtime runs them: an environment as data
+    behaves as the same file loaded directly."""
+
+    def setUp(self):
+        adapter._SPEC = None
+
+    def fresh(self):
+        """What a new instance of the runtime is: no environment yet (the module's state is
+        per instance in the component; here the test resets it)."""
+        adapter._SPEC = None
+
+    def test_a_prepared_file_behaves_as_the_file(self):
+        path = os.path.join(ROOT, "envs-py", "house-robber.py")
+        with open(path) as file:
+            source = file.read()
+        info, spec, code = adapter.prepare("house-robber", "house-robber.py", source, False)
+        learnt = json.loads(info)
+        self.assertEqual(learnt["name"], "house-robber")
+        self.assertIn("Observe", [tool["name"] for tool in learnt["tools"]])
+        direct = module_from_file("direct_house_robber", path)
+        adapter._SPEC = None
+        adapter.load(direct, "house-robber")
+        expected = adapter.info()
+        config = adapter.sample_config(3, 50)
+        (observation, reward, done), calls = run_oracle(config)
+        self.fresh()
+        adapter.load_prepared(info, spec, code)
+        self.assertEqual(run_oracle(config), ((observation, reward, done), calls))
+        self.assertEqual(adapter.info(), expected)
+        self.assertEqual(adapter.sample_config(3, 50), config)
+        with self.assertRaises(adapter.PrepareError) as raised:
+            adapter.load_prepared(info, spec, code)
+        self.assertIn("already holds", str(raised.exception))
+
+    def test_a_codegym_file_is_prepared_without_configs_of_its_own(self):
+        file = "LeetCode_0739_A__DailyTemperaturesEnv.py"
+        with open(os.path.join(CODEGYM, file)) as handle:
+            source = handle.read()
+        with self.assertRaises(adapter.PrepareError) as raised:
+            adapter.prepare("daily", file, source, False)
+        self.assertIn("no `sample_config", str(raised.exception))
+        self.fresh()
+        info, spec, code = adapter.prepare("daily", file, source, True)
+        self.fresh()
+        adapter.load_prepared(info, spec, code)
+        configs = codegym_build.read_configs(os.path.join(CODEGYM, file[:-3] + ".jsonl"))
+        with self.assertRaises(RuntimeError):
+            adapter.sample_config(0, 50)  # the host serves a package's configs
+        (_, reward, done), _ = run_oracle(configs[0])
+        self.assertEqual((reward, done), (1.0, True))
+
+    def test_broken_sources_are_clear_errors(self):
+        cases = [
+            ("def broken(:\n", "broken.py:1:"),
+            ("raise ValueError('at import')\n", "ValueError: at import"),
+            ("x = 1\n", "want exactly one environment class"),
+        ]
+        for source, expected in cases:
+            with self.subTest(expected=expected):
+                self.fresh()
+                with self.assertRaises(adapter.PrepareError) as raised:
+                    adapter.prepare("broken", "broken.py", source, True)
+                self.assertIn(expected, str(raised.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

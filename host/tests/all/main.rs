@@ -9,6 +9,7 @@ mod episodes;
 mod hostile;
 mod loading;
 mod python;
+mod runtime;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -19,11 +20,13 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is inside the workspace")
 }
 
-/// Path of a built component; fails with a hint when it has not been built.
+/// Path of a built environment, a component (`.wasm`) or a Python package (`.pyenv`);
+/// fails with a hint when it has not been built.
 fn component(dir: &str, name: &str) -> PathBuf {
-    let path = workspace().join("target").join(dir).join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing: run `cargo xtask build-envs` first", path.display());
-    path
+    let dir = workspace().join("target").join(dir);
+    let path =
+        ["wasm", "pyenv"].map(|ext| dir.join(format!("{name}.{ext}"))).into_iter().find(|p| p.exists());
+    path.unwrap_or_else(|| panic!("{}/{name} is missing: run `cargo xtask build-envs` first", dir.display()))
 }
 
 /// A host with a private compile cache (so tests never share or race on one).

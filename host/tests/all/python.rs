@@ -24,7 +24,7 @@ struct Lane {
 }
 
 /// The host every test here shares, with the workspace's shared compile cache.
-fn host() -> &'static Host {
+pub(crate) fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
         let config = HostConfig {

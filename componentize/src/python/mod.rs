@@ -8,6 +8,10 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use crate::{Error, imports};
 
+mod data;
+
+pub use data::{DataError, PySource, discover, read_configs, read_instances};
+
 /// What a Python build runs: the build venv's interpreter, the adapter's build script and
 /// the WIT directory.
 #[derive(Clone, Debug)]
