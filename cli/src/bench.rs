@@ -6,10 +6,12 @@ use codegym_host::{BenchOptions, Host};
 
 use crate::{Global, default_threads, print_json};
 
+mod python;
 mod server;
 
 /// Measure instantiation, step latency, throughput, memory per live episode and cached load
-/// of one environment in-process; or, with `bench server`, a rollout server under load.
+/// of one environment in-process; with `bench server`, a rollout server under load; with
+/// `bench python`, many distinct Python environments on the shared runtime.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -44,12 +46,15 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Target {
     Server(server::Args),
+    Python(python::Args),
 }
 
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
-        if let Some(Target::Server(args)) = self.target {
-            return args.execute(global);
+        match self.target {
+            Some(Target::Server(args)) => return args.execute(global),
+            Some(Target::Python(args)) => return args.execute(global),
+            None => {}
         }
         let config = global.host_config();
         let dir = global.env_dir();

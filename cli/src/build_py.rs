@@ -308,7 +308,7 @@ fn is_fresh(
 
 /// The runtime component to build on: `--runtime`, `$CODEGYM_PY_RUNTIME`, or the
 /// workspace's.
-fn runtime_file(explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn runtime_file(explicit: Option<&Path>) -> Result<PathBuf> {
     let file = explicit
         .map(Path::to_owned)
         .or_else(|| std::env::var_os("CODEGYM_PY_RUNTIME").filter(|v| !v.is_empty()).map(PathBuf::from))
@@ -327,7 +327,7 @@ fn runtime_file(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// Put the runtime beside the packages (`<out>/runtimes/<hash>.wasm`, hard-linked when the
 /// file system allows), so that the output directory is complete.
-fn install_runtime(file: &Path, hash: &str, out: &Path) -> Result<()> {
+pub(crate) fn install_runtime(file: &Path, hash: &str, out: &Path) -> Result<()> {
     let dir = out.join(RUNTIMES_DIR);
     let target = dir.join(format!("{hash}.wasm"));
     if target.is_file() {

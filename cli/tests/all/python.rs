@@ -360,3 +360,32 @@ fn build_py_refuses_bad_configs_and_names_clearly() {
     assert!(!output.status.success() && stderr.contains("must be lowercase letters"), "{stderr}");
     assert!(!std::path::Path::new(out).exists());
 }
+
+/// `bench python`: generated environments, all distinct, each built into a package, loaded
+/// into one host and solved by its oracle, beside a Rust environment.
+#[test]
+fn bench_python_builds_loads_and_solves_distinct_environments() {
+    let cli = Cli::new();
+    let keep = cli.scratch.path().join("generated");
+    let report = json(&cli.run(&[
+        "bench",
+        "python",
+        "--envs",
+        "25",
+        "--json",
+        "--keep",
+        keep.to_str().expect("UTF-8"),
+    ]));
+    assert_eq!((report["envs"].as_u64(), report["oracle_solved"].as_u64()), (Some(25), Some(25)), "{report}");
+    assert!(report["package_bytes_max"].as_u64().is_some_and(|b| b < 200_000), "{report}");
+    assert!(report["python_start_us_p50"].as_f64().is_some_and(|us| us > 0.0), "{report}");
+    let sources: std::collections::BTreeSet<String> = std::fs::read_dir(&keep)
+        .expect("the packages")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let package: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+            package["source"].as_str().map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(sources.len(), 25, "every generated environment is different");
+}
