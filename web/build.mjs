@@ -1,17 +1,19 @@
-// Builds the playground into an output directory (run by `cargo xtask web`, which passes
-// every path): each environment component transpiled by jco into `envs/<name>/`, the core
-// component (codegym-core's parser and renderer) into `core/`, the page's files from
-// `site/`, and `envs.json`, the index the page reads.
+// Builds the playground into an output directory (run by `cargo xtask web`, which writes
+// the plan): each environment component transpiled by jco into `envs/<name>/`, each Python
+// runtime once into `runtimes/<blake3>/`, each Python package as what the page loads into
+// that runtime (`packages/<name>.json`), the core component (codegym-core's parser and
+// renderer) into `core/`, the page's files from `site/`, and `envs.json`, the index the
+// page reads.
 //
-//   node web/build.mjs --envs DIR --core FILE --list FILE --python a,b --out DIR
-//                      [--extra-list FILE --extra a,b] [--refused FILE]
+//   node web/build.mjs --plan FILE --out DIR
 //
-// `--envs` holds the components as xtask prepared them for the browser (NaN canonicalisation
-// written into their code), the --extra ones too; `--refused` lists, as
-// `[{"name", "reason"}]`, those it refused (relaxed SIMD): they are left out of the page and
-// named in the index's `refused`. A component is transpiled again only when it is newer
-// than its output. The components import nothing, so the generated JavaScript needs no WASI
-// shim.
+// The plan (xtask/src/web.rs) is JSON: `core` (the core component), `envs` (in the page's
+// order, each `{name, info, extra}` (extra: a test environment) with what `codegym list --json` says of it in `info`, and
+// either `component`, its pinned copy, or `package`, its `.pyenv` file, and `runtime`, the
+// blake3 it names), `runtimes` (blake3 → pinned copy) and `refused` (`[{name, reason}]`:
+// left out of the page and named in the index). Pinned: NaN canonicalisation written into
+// their code. A component is transpiled again only when it is newer than its output. The
+// components import nothing, so the generated JavaScript needs no WASI shim.
 import { transpile } from '@bytecodealliance/jco';
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,21 +22,15 @@ import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
   options: {
-    envs: { type: 'string' },
-    core: { type: 'string' },
-    list: { type: 'string' },
-    python: { type: 'string', default: '' },
-    'extra-list': { type: 'string', default: '' },
-    extra: { type: 'string', default: '' },
-    refused: { type: 'string', default: '' },
+    plan: { type: 'string' },
     out: { type: 'string' },
   },
 });
-for (const name of ['envs', 'core', 'list', 'out']) {
+for (const name of ['plan', 'out']) {
   if (!args[name]) throw new Error(`missing --${name}`);
 }
 const here = dirname(fileURLToPath(import.meta.url));
-const python = new Set(args.python.split(',').filter(Boolean));
+const plan = JSON.parse(await readFile(args.plan, 'utf8'));
 
 async function mtime(path) {
   try {
@@ -44,66 +40,104 @@ async function mtime(path) {
   }
 }
 
-/** Transpile `component` into `dir` as `<name>.js` + core modules, unless up to date. */
+/** Transpile `component` into `dir` as `<name>.js` + core modules, unless up to date.
+ *  Resolves to whether it did, and the number of core modules. */
 async function transpileInto(component, name, dir) {
   const entry = join(dir, `${name}.js`);
-  if ((await mtime(entry)) >= (await mtime(component))) return false;
-  const { files } = await transpile(await readFile(component), {
-    name,
-    instantiation: 'async',
-    noTypescript: true,
-    quiet: true,
-  });
-  await rm(dir, { recursive: true, force: true });
-  for (const [file, bytes] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, file)), { recursive: true });
-    await writeFile(join(dir, file), bytes);
+  const fresh = (await mtime(entry)) >= (await mtime(component));
+  if (!fresh) {
+    const { files } = await transpile(await readFile(component), {
+      name,
+      instantiation: 'async',
+      noTypescript: true,
+      quiet: true,
+    });
+    await rm(dir, { recursive: true, force: true });
+    for (const [file, bytes] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, file)), { recursive: true });
+      await writeFile(join(dir, file), bytes);
+    }
   }
-  return true;
+  const coreModules = (await readdir(dir)).filter((f) => f.endsWith('.wasm')).length;
+  return { transpiled: !fresh, coreModules };
+}
+
+/** Delete the entries of `dir` that `keep` does not name. */
+async function prune(dir, keep) {
+  for (const entry of await readdir(dir)) {
+    if (!keep.has(entry)) await rm(join(dir, entry), { recursive: true });
+  }
 }
 
 const started = performance.now();
 const out = args.out;
-await mkdir(join(out, 'envs'), { recursive: true });
-
-// The environments `codegym list --json` reported, in its order, then the --extra ones
-// (test components, as listed in --extra-list), less the refused ones.
-const refused = args.refused ? JSON.parse(await readFile(args.refused, 'utf8')) : [];
-let listed = JSON.parse(await readFile(args.list, 'utf8'));
-const extra = new Set(args.extra.split(',').filter(Boolean));
-if (extra.size) {
-  const more = JSON.parse(await readFile(args['extra-list'], 'utf8')).filter((info) => extra.has(info.name));
-  listed.push(...more.map((info) => ({ ...info, extra: true })));
-}
-listed = listed.filter((info) => !refused.some((r) => r.name === info.name));
-const envs = [];
+for (const dir of ['envs', 'runtimes', 'packages']) await mkdir(join(out, dir), { recursive: true });
 let transpiled = 0;
-for (const info of listed) {
-  const component = join(args.envs, `${info.name}.wasm`);
-  if ((await transpileInto(component, info.name, join(out, 'envs', info.name)))) transpiled += 1;
-  const files = await readdir(join(out, 'envs', info.name));
-  envs.push({
-    name: info.name,
-    category: info.category,
-    description: info.description,
-    lane: python.has(info.name) ? 'python' : 'rust',
-    module: `envs/${info.name}/${info.name}.js`,
+
+// Each runtime once, however many packages name it.
+const runtimes = {};
+for (const [hash, component] of Object.entries(plan.runtimes)) {
+  const done = await transpileInto(component, 'python-runtime', join(out, 'runtimes', hash));
+  if (done.transpiled) transpiled += 1;
+  runtimes[hash] = {
+    module: `runtimes/${hash}/python-runtime.js`,
     component_bytes: (await stat(component)).size,
-    core_modules: files.filter((f) => f.endsWith('.wasm')).length,
+    core_modules: done.coreModules,
+  };
+}
+
+const envs = [];
+for (const { name, info, component, package: file, runtime } of plan.envs) {
+  const about = { name, category: info.category, description: info.description };
+  if (component) {
+    const done = await transpileInto(component, name, join(out, 'envs', name));
+    if (done.transpiled) transpiled += 1;
+    envs.push({
+      ...about,
+      lane: 'rust',
+      module: `envs/${name}/${name}.js`,
+      component_bytes: (await stat(component)).size,
+      core_modules: done.coreModules,
+    });
+    continue;
+  }
+  // A package: what `runtime.load` takes (the info as JSON text, spec, code in base64) and
+  // the configs the page samples from, fetched when the environment is opened.
+  const pkg = JSON.parse(await readFile(file, 'utf8'));
+  if (pkg.runtime !== runtime) throw new Error(`${file} changed while the site was built`);
+  const text = JSON.stringify({
+    name,
+    runtime,
+    info: JSON.stringify(pkg.info),
+    spec: pkg.spec,
+    code: pkg.code,
+    configs: pkg.configs ?? null,
+  });
+  await writeFile(join(out, 'packages', `${name}.json`), text);
+  envs.push({
+    ...about,
+    lane: 'python',
+    runtime,
+    package: `packages/${name}.json`,
+    package_bytes: Buffer.byteLength(text),
+    configs: pkg.configs ? pkg.configs.length : null,
   });
 }
-// Outputs of components that are gone.
-for (const dir of await readdir(join(out, 'envs'))) {
-  if (!envs.some((env) => env.name === dir)) await rm(join(out, 'envs', dir), { recursive: true });
-}
-await transpileInto(args.core, 'web-core', join(out, 'core'));
+// Outputs of environments and runtimes that are gone.
+await prune(join(out, 'envs'), new Set(envs.filter((e) => e.module).map((e) => e.name)));
+await prune(join(out, 'runtimes'), new Set(Object.keys(runtimes)));
+await prune(join(out, 'packages'), new Set(envs.filter((e) => e.package).map((e) => `${e.name}.json`)));
+
+await transpileInto(plan.core, 'web-core', join(out, 'core'));
 await cp(join(here, 'site'), out, { recursive: true });
 await writeFile(
   join(out, 'envs.json'),
-  JSON.stringify({ envs, refused, core: 'core/web-core.js' }, null, 1) + '\n',
+  JSON.stringify({ envs, runtimes, refused: plan.refused, core: 'core/web-core.js' }, null, 1) + '\n',
 );
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const python = envs.filter((e) => e.lane === 'python');
 console.error(
-  `built the playground into ${out}: ${envs.length} environments (${transpiled} transpiled now, ` +
-    `${envs.filter((e) => e.lane === 'python').length} Python, ${refused.length} refused) in ${seconds}s`,
+  `built the playground into ${out}: ${envs.length} environments (${python.length} Python packages on ` +
+    `${Object.keys(runtimes).length} runtime; ${transpiled} components transpiled now, ` +
+    `${plan.refused.length} refused) in ${seconds}s`,
 );

@@ -32,11 +32,41 @@ function limits() {
   return { ...LIMITS, stepTimeoutMs: ms };
 }
 
-/** A new instance of environment `name`, in a sandbox (a worker) of its own. */
+const packages = new Map(); // name → Promise of what a runtime instance loads
+
+/** What an instance of the runtime loads for package `entry` (an index entry), fetched
+ *  once per page; a package naming a runtime other than the one the index has for it is
+ *  refused, as the host refuses a runtime whose bytes are not the one named. */
+function loadPackage(entry) {
+  if (!packages.has(entry.name)) {
+    const loading = (async () => {
+      const response = await fetch(entry.package);
+      if (!response.ok) throw new Error(`${entry.package}: HTTP ${response.status}`);
+      const pkg = await response.json();
+      if (pkg.name !== entry.name) throw new Error(`${entry.package} holds ${JSON.stringify(pkg.name)}, not ${entry.name}`);
+      if (pkg.runtime !== entry.runtime || !index.runtimes[pkg.runtime]) {
+        throw new Error(`the package ${entry.name} names the Python runtime ${String(pkg.runtime).slice(0, 16)}…, ` +
+          `which this playground does not have (it has ${Object.keys(index.runtimes).map((h) => `${h.slice(0, 16)}…`).join(', ') || 'none'}); ` +
+          'rebuild the package on this runtime, or the site with cargo xtask web');
+      }
+      const code = Uint8Array.from(atob(pkg.code), (c) => c.charCodeAt(0));
+      return { runtime: pkg.runtime, info: pkg.info, spec: pkg.spec, code, configs: pkg.configs };
+    })();
+    packages.set(entry.name, loading);
+    loading.catch(() => packages.delete(entry.name)); // a failed fetch is tried again
+  }
+  return packages.get(entry.name);
+}
+
+/** A new instance of environment `name`, in a sandbox (a worker) of its own: a component's,
+ *  or, for a Python package, its runtime's with the package loaded. */
 async function newEnvInstance(name) {
   const entry = index.envs.find((env) => env.name === name);
   if (!entry) throw new Error(`no environment named ${JSON.stringify(name)} in this playground`);
-  return Sandbox.open(new URL(entry.module, location.href).href, limits());
+  if (!entry.package) return Sandbox.open(new URL(entry.module, location.href).href, limits());
+  const pkg = await loadPackage(entry);
+  const runtime = new URL(index.runtimes[pkg.runtime].module, location.href).href;
+  return Sandbox.open(runtime, limits(), pkg);
 }
 
 /** `method(...args)` on `sandbox`, returning the value. */

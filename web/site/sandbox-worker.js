@@ -1,7 +1,8 @@
 // One sandbox: a dedicated worker holding one environment instance, so that a call which
 // never returns (an infinite loop) can be stopped by terminating the worker — the browser's
 // counterpart of the host's epoch deadline. The page (sandbox.js) sends the calls; this
-// side makes them and reports each call's time and the instance's linear-memory size.
+// side makes them and reports each call's time and the instance's linear-memory size. An
+// instance of a shared runtime (the Python lane) loads its package before anything else.
 
 let env = null;
 let memories = []; // every core instance's exported memories
@@ -37,11 +38,13 @@ function describe(error) {
   };
 }
 
-async function handle({ op, entry, method, args, count }) {
+async function handle({ op, entry, load, method, args, count, config }) {
   switch (op) {
     case 'open': {
       const js = await import(entry);
       const root = await js.instantiate((core) => coreModule(new URL(core, entry).href), {}, instantiateCore);
+      // A package: `runtime.load(info, spec, code)`, once, as the host does per instance.
+      if (load) root.runtime.load(load.info, load.spec, load.code);
       env = root.environment;
       return null;
     }
@@ -49,7 +52,7 @@ async function handle({ op, entry, method, args, count }) {
       return env[method](...args);
     case 'bench': {
       // `count` Observe calls on a fresh episode: the per-step cost without messaging.
-      env.reset(env.sampleConfig(1n, 50));
+      env.reset(config);
       const started = performance.now();
       for (let i = 0; i < count; i += 1) env.step('Observe', '{}');
       return ((performance.now() - started) * 1000) / count;

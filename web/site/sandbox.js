@@ -1,7 +1,9 @@
 // The page's side of a sandbox (sandbox-worker.js): an environment instance in a worker of
 // its own, with the host's limits on each call — a time limit (the worker is terminated,
 // as the host's epoch deadline interrupts a call), a linear-memory limit and an output
-// limit — and the host's names for what went wrong (codegym-core's FaultKind).
+// limit — and the host's names for what went wrong (codegym-core's FaultKind). A Python
+// environment is a package loaded into a fresh instance of its shared runtime; when it
+// carries its configs, `sampleConfig` is answered here, as the host answers it.
 
 /** The host's defaults (`codegym_host::Limits`). */
 export const LIMITS = { stepTimeoutMs: 2000, memoryBytes: 64 << 20, maxOutputBytes: 64 << 10 };
@@ -49,16 +51,32 @@ export function compile(url) {
 
 const WORKER = new URL('sandbox-worker.js', import.meta.url);
 
+/** The config of a package's `configs` for `(seed, difficulty)`: `(101 * seed + difficulty)
+ *  mod n` in u64 arithmetic, as the host picks it (`seed` a BigInt). */
+export function packageConfig(configs, seed, difficulty) {
+  return configs[Number(BigInt.asUintN(64, 101n * BigInt(seed) + BigInt(difficulty)) % BigInt(configs.length))];
+}
+
 export class Sandbox {
-  /** A new instance of the jco-transpiled component whose entry module is `entry` (URL). */
-  static async open(entry, limits = LIMITS) {
-    const sandbox = new Sandbox(limits);
-    await sandbox.request({ op: 'open', entry }, 60_000);
+  /** A new instance of the jco-transpiled component whose entry module is `entry` (URL);
+   *  for a package, `load` is `{ info, spec, code, configs }` (`code` a Uint8Array): the
+   *  instance is a runtime's, and `runtime.load` is its first call. */
+  static async open(entry, limits = LIMITS, load = null) {
+    const sandbox = new Sandbox(limits, load?.configs ?? null);
+    const message = { op: 'open', entry };
+    if (load) message.load = { info: load.info, spec: load.spec, code: load.code };
+    try {
+      await sandbox.request(message, 60_000);
+    } catch (error) {
+      sandbox.close();
+      throw load && error instanceof EnvError ? new EnvError(`the package did not load: ${error.message}`) : error;
+    }
     return sandbox;
   }
 
-  constructor(limits) {
+  constructor(limits, configs) {
     this.limits = limits;
+    this.configs = configs; // a package's configs: sampleConfig is the host's, not the guest's
     this.worker = new Worker(WORKER, { type: 'module' });
     this.calls = new Map(); // id → { resolve, reject, timer }
     this.next = 0;
@@ -104,6 +122,10 @@ export class Sandbox {
   /** `method(...args)` on the instance under the step time limit; resolves to
    *  `{ value, ms }` or rejects with a Fault (the sandbox is then dead) or an EnvError. */
   async call(method, ...args) {
+    if (method === 'sampleConfig' && this.configs) {
+      if (this.dead) throw this.dead;
+      return { value: packageConfig(this.configs, ...args), ms: 0 };
+    }
     const reply = await this.request({ op: 'call', method, args }, this.limits.stepTimeoutMs);
     if (method === 'step' && reply.value.observation.length > this.limits.maxOutputBytes) {
       // The call took effect: the instance must be rebuilt, as after any fault.
@@ -115,7 +137,8 @@ export class Sandbox {
 
   /** µs per `Observe` step over `count` calls, measured inside the worker. */
   async bench(count) {
-    return (await this.request({ op: 'bench', count }, 60_000)).value;
+    const config = (await this.call('sampleConfig', 1n, 50)).value;
+    return (await this.request({ op: 'bench', count, config }, 60_000)).value;
   }
 
   kill(fault) {

@@ -188,7 +188,7 @@ describe('the playground', () => {
   test('NaNs have the host\'s bits and relaxed SIMD is refused', async () => {
     // The web build refused relaxed-simd (its lanes would be this CPU's) and says why.
     const index = await (await fetch(`${base}/envs.json`)).json();
-    assert.deepEqual(index.refused, [
+    assert.deepEqual(index.refused.filter((r) => r.name !== 'tampered-runtime'), [
       { name: 'relaxed-simd', reason: 'uses relaxed SIMD, whose results differ between CPUs in a browser' },
     ]);
     const offered = await page.locator('#env option').evaluateAll((options) => options.map((o) => o.value));
@@ -235,6 +235,99 @@ describe('the playground', () => {
     assert.match(snan, /^add=0x7fc00000 sub=0x7fc00000 mul=0x7fc00000 div=0x7fc00000 min=0x3f800000 /);
   });
 
+  test('a CodeGym package with its configs resets with one of them, as the host does, and its oracle solves it', async () => {
+    const name = 'leetcode-0739-a-dailytemperaturesenv';
+    const dir = join(env('CODEGYM_TEST_ENVS'), 'codegym');
+    const pkg = JSON.parse(readFileSync(join(dir, `${name}.pyenv`), 'utf8'));
+    const index = await (await fetch(`${base}/envs.json`)).json();
+    const entry = index.envs.find((e) => e.name === name);
+    assert.equal(entry.lane, 'python');
+    assert.equal(entry.runtime, pkg.runtime);
+    assert.equal(entry.configs, pkg.configs.length);
+    assert.ok(index.runtimes[pkg.runtime], 'the runtime is in the site');
+    // Every Python environment of the site runs on that one runtime.
+    assert.deepEqual(Object.keys(index.runtimes), [pkg.runtime]);
+
+    // The host's oracle episodes: the page picks the same config for each seed and
+    // difficulty, and a replay gives the same observations byte for byte.
+    const file = join(scratch, 'codegym.jsonl');
+    execFileSync(BIN, ['--env-dir', dir, '--cache-dir', env('CODEGYM_CACHE'), 'rollout', '--envs', name,
+      '--policy', 'oracle', '--episodes', '3', '--seed', '5', '--threads', '1', '--out', file],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+    const stored = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(stored.length, 3);
+    for (const trajectory of stored) {
+      await start(name, trajectory.seed, trajectory.difficulty);
+      assert.equal(await page.textContent('#config'), trajectory.log.config);
+      assert.equal(await page.textContent('#task'), trajectory.task);
+    }
+    await page.setInputFiles('#replay-file', file);
+    for (let i = 0; i < stored.length; i += 1) {
+      if (i > 0) await page.selectOption('#replay-select', String(i));
+      await page.waitForFunction(
+        ([seed, n]) => {
+          const summary = document.querySelector('#replay-summary');
+          return summary.dataset.steps === String(n) && summary.textContent.includes(`, seed ${seed},`);
+        },
+        [stored[i].seed, stored[i].steps.length],
+      );
+      assert.equal(await page.getAttribute('#replay-summary', 'data-mismatches'), '0', await page.textContent('#replay-summary'));
+    }
+
+    // The largest seed: (101 * seed + difficulty) mod n in u64 arithmetic.
+    const seed = 2n ** 64n - 1n;
+    const expected = pkg.configs[Number(BigInt.asUintN(64, 101n * seed + 100n) % BigInt(pkg.configs.length))];
+    assert.notEqual(expected, pkg.configs[Number((101n * seed + 100n) % BigInt(pkg.configs.length))], 'the seed wraps');
+    await page.fill('#oracle-delay', '0');
+    await start(name, seed, 100);
+    assert.equal(await page.textContent('#config'), expected);
+    await page.click('#oracle');
+    await page.waitForFunction(() => document.querySelector('#outcome').textContent !== 'running', null, { timeout: 60_000 });
+    assert.equal(await page.textContent('#outcome'), 'solved', await page.textContent('#error'));
+    assert.equal(await page.textContent('#reward'), '1');
+  });
+
+  test('a package naming a runtime the site does not have is refused, in the build and in the page', async () => {
+    // Built from a package whose runtime hash is one digit off: left out, with the host's reason.
+    const index = await (await fetch(`${base}/envs.json`)).json();
+    const refused = index.refused.find((r) => r.name === 'tampered-runtime');
+    assert.ok(refused, JSON.stringify(index.refused));
+    assert.match(refused.reason, /the package's runtime [0-9a-f]{64} is not installed/);
+    assert.ok(!index.envs.some((e) => e.name === 'tampered-runtime'));
+
+    // A package file altered after the build: opening it is refused with a clear message, and
+    // the page goes on (another environment starts and steps).
+    const tampered = await browser.newPage();
+    tampered.on('pageerror', (error) => consoleErrors.push(String(error)));
+    await tampered.route('**/packages/house-robber.json', async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      json.runtime = json.runtime.replace(/.$/, (digit) => (digit === '0' ? '1' : '0'));
+      await route.fulfill({ response, json });
+    });
+    try {
+      await tampered.goto(`${base}/`);
+      assert.equal(await tampered.evaluate(() => window.codegym.ready), true, await tampered.textContent('#error'));
+      await tampered.evaluate(() => { document.querySelector('#env').value = 'house-robber'; });
+      await tampered.click('#start');
+      await tampered.locator('#error:not([hidden])').waitFor();
+      assert.match(await tampered.textContent('#error'),
+        /^the package house-robber names the Python runtime [0-9a-f]{16}…, which this playground does not have \(it has [0-9a-f]{16}…\)/);
+      const before = Number(await tampered.evaluate(() => {
+        document.querySelector('#env').value = 'binary-search';
+        return document.body.dataset.episode;
+      }));
+      await tampered.click('#start');
+      // (The refused start took a number too.)
+      await tampered.waitForFunction((n) => Number(document.body.dataset.episode) > n, before);
+      assert.equal(await tampered.locator('#error').isHidden(), true);
+      await tampered.locator('.tool[data-tool="Length"] button.call').click();
+      await tampered.waitForFunction(() => document.querySelector('#steps').textContent === '1');
+    } finally {
+      await tampered.close();
+    }
+  });
+
   test('hostile calls fault as in the host and are rolled back; the page goes on', async () => {
     await page.fill('#step-timeout', '500');
     await start('hostile', 1, 0);
@@ -266,6 +359,30 @@ describe('the playground', () => {
     await page.click('#start');
     await page.locator('#error:not([hidden])').waitFor();
     assert.match(await page.textContent('#error'), /time limit must be an integer/);
+    await page.fill('#step-timeout', '2000');
+  });
+
+  test('a Python package\'s faults are rolled back by replay into a fresh instance, loaded again', async () => {
+    await page.fill('#step-timeout', '1000');
+    await start('hostile-py', 1, 0);
+    assert.equal(await callTool('Count'), 'count = 1');
+    // Spin adds 100 before it loops: the rollback rebuilds the state without it.
+    const cases = [
+      ['Spin', 'timeout', 'the tool call exceeded its time limit'],
+      ['Big', 'output_too_large', 'the tool call produced too much output'],
+    ];
+    let count = 1;
+    for (const [tool, kind, text] of cases) {
+      assert.equal(await callTool(tool), `Error: ${text}. The call was rolled back; the state is unchanged.`, tool);
+      assert.equal(await page.getAttribute('#log tbody tr:last-child', 'data-fault'), kind, tool);
+      count += 1;
+      assert.equal(await callTool('Count'), `count = ${count}`, `after ${tool}`);
+    }
+    // A Python exception is an observation, not a fault.
+    assert.match(await callTool('Raise'), /^Error: .*this tool always fails/);
+    assert.equal(await page.textContent('#faults'), String(cases.length));
+    assert.match(await callTool('Done', { answer: count }), /Reference answer: 3/);
+    assert.equal(await page.textContent('#outcome'), 'solved');
     await page.fill('#step-timeout', '2000');
   });
 
@@ -404,6 +521,41 @@ describe('the playground', () => {
         `Observe in a loop: binary-search ${rust.toFixed(2)} µs/step, house-robber (Python) ${python.toFixed(1)} µs/step`,
     );
     assert.ok(times.length > 100);
+  });
+
+  test('what a Python environment costs the page', async () => {
+    const index = await (await fetch(`${base}/envs.json`)).json();
+    const python = index.envs.filter((e) => e.lane === 'python');
+    const runtimes = Object.values(index.runtimes);
+    const mb = (bytes) => (bytes / 1e6).toFixed(1);
+    // A fresh page: the first Python episode compiles the runtime; the next only
+    // instantiates it and loads its package.
+    const fresh = await browser.newPage();
+    try {
+      await fresh.goto(`${base}/`);
+      assert.equal(await fresh.evaluate(() => window.codegym.ready), true);
+      const open = async (name) => {
+        const before = Number(await fresh.evaluate((n) => {
+          document.querySelector('#env').value = n;
+          return document.body.dataset.episode;
+        }, name));
+        const started = performance.now();
+        await fresh.click('#start');
+        await fresh.waitForFunction((n) => Number(document.body.dataset.episode) === n, before + 1, { timeout: 60_000 });
+        return performance.now() - started;
+      };
+      const first = await open('house-robber');
+      const second = await open('robot-walk');
+      const again = await open('house-robber');
+      console.log(
+        `Python lane in the page: ${python.length} packages (${(python.reduce((n, e) => n + e.package_bytes, 0) / 1e3).toFixed(0)} KB) ` +
+          `on ${runtimes.length} runtime (${mb(runtimes.reduce((n, r) => n + r.component_bytes, 0))} MB, ` +
+          `${runtimes[0].core_modules} core modules); opening an episode: first ${first.toFixed(0)} ms ` +
+          `(the runtime compiled), another package ${second.toFixed(0)} ms, the same again ${again.toFixed(0)} ms`,
+      );
+    } finally {
+      await fresh.close();
+    }
   });
 
   test('a screenshot of the page', async () => {

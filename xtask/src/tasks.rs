@@ -244,9 +244,14 @@ fn test(root: &Path) -> Result<()> {
 /// `codegym serve`.
 fn web_tests(root: &Path) -> Result<()> {
     let cache = root.join("target/test-cache");
-    // The site under test also holds the hostile environment, to show the browser's limits,
-    // and the determinism fixtures: nan-bits (offered, NaNs pinned) and relaxed-simd (refused).
-    web::build(root, &root.join("target/debug/codegym"), Some(&cache), &web::TEST_EXTRAS)?;
+    // The site under test also holds the hostile environments, to show the browser's limits,
+    // the determinism fixtures (nan-bits offered, NaNs pinned; relaxed-simd refused), a
+    // CodeGym-style package with its configs, and a package naming a runtime nobody has
+    // (refused).
+    let mut extra: Vec<PathBuf> =
+        web::TEST_EXTRAS.iter().map(|file| root.join("target/test-envs").join(file)).collect();
+    extra.push(web::tampered_package(root)?);
+    web::build(root, &root.join("target/debug/codegym"), Some(&cache), &extra)?;
     web::test(root, &root.join("target/debug/codegym"), &cache)
 }
 
