@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use codegym_componentize::python::{self, PySource};
-use codegym_host::{Budget, Host, PACKAGE_EXTENSION, Package, PythonRuntime, RUNTIMES_DIR};
+use codegym_host::{Budget, Host, PACKAGE_EXTENSION, Package, PythonRuntime};
 
 use crate::Global;
 
@@ -151,7 +151,7 @@ impl Args {
         if runtime.cache_outcome().is_warning() {
             eprintln!("warning: the Python runtime: {}", runtime.cache_outcome());
         }
-        install_runtime(&runtime_file, &runtime.hash(), &out_dir)?;
+        runtime.install_into(&out_dir)?;
 
         let job =
             Job { host: &host, runtime: &runtime, budget, force: self.force, instances: instances.as_ref() };
@@ -306,15 +306,10 @@ fn is_fresh(
         && package.budget == budget
 }
 
-/// The runtime component to build on: `--runtime`, `$CODEGYM_PY_RUNTIME`, or the
-/// workspace's.
+/// The runtime component to build on: `--runtime`, else [`default_runtime_file`], checked
+/// to exist.
 pub(crate) fn runtime_file(explicit: Option<&Path>) -> Result<PathBuf> {
-    let file = explicit
-        .map(Path::to_owned)
-        .or_else(|| std::env::var_os("CODEGYM_PY_RUNTIME").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py-runtime/python-runtime.wasm")
-        });
+    let file = explicit.map_or_else(default_runtime_file, Path::to_owned);
     if !file.is_file() {
         bail!(
             "the shared Python runtime {} is missing: run `cargo xtask build-envs` in the CodeGym-rs \
@@ -325,23 +320,11 @@ pub(crate) fn runtime_file(explicit: Option<&Path>) -> Result<PathBuf> {
     Ok(file)
 }
 
-/// Put the runtime beside the packages (`<out>/runtimes/<hash>.wasm`, hard-linked when the
-/// file system allows), so that the output directory is complete.
-pub(crate) fn install_runtime(file: &Path, hash: &str, out: &Path) -> Result<()> {
-    let dir = out.join(RUNTIMES_DIR);
-    let target = dir.join(format!("{hash}.wasm"));
-    if target.is_file() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let partial = dir.join(format!("{hash}.wasm.partial"));
-    let _ = std::fs::remove_file(&partial);
-    if std::fs::hard_link(file, &partial).is_err() {
-        std::fs::copy(file, &partial)
-            .with_context(|| format!("copying {} to {}", file.display(), partial.display()))?;
-    }
-    std::fs::rename(&partial, &target).with_context(|| format!("writing {}", target.display()))?;
-    Ok(())
+/// `$CODEGYM_PY_RUNTIME`, else the workspace's `target/py-runtime/python-runtime.wasm`.
+pub(crate) fn default_runtime_file() -> PathBuf {
+    std::env::var_os("CODEGYM_PY_RUNTIME").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py-runtime/python-runtime.wasm")
+    })
 }
 
 /// Write `bytes` to `path` by rename, so that no reader sees half a file.

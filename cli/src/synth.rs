@@ -80,10 +80,14 @@ pub struct Args {
     /// Keep environments the base model solves at most this share of.
     #[arg(long, default_value_t = 0.25)]
     filter_max_solved: f64,
-    /// The venv with componentize-py (for `--lang python`). Default: $CODEGYM_PY_VENV,
-    /// else the workspace's target/py-build-venv.
+    /// The venv with componentize-py (for a Python file built as a component of its own).
+    /// Default: $CODEGYM_PY_VENV, else the workspace's target/py-build-venv.
     #[arg(long, value_name = "DIR")]
     py_venv: Option<PathBuf>,
+    /// The shared Python runtime `--lang python` prepares attempts on. Default:
+    /// $CODEGYM_PY_RUNTIME, else the workspace's target/py-runtime/python-runtime.wasm.
+    #[arg(long, value_name = "FILE.wasm")]
+    py_runtime: Option<PathBuf>,
     /// Print the funnel (with every record) as JSON.
     #[arg(long)]
     json: bool,
@@ -106,6 +110,7 @@ impl Args {
             target_dir: workspace.join("target"),
             workspace,
             python_venv,
+            python_runtime: self.py_runtime.clone().unwrap_or_else(crate::build_py::default_runtime_file),
             limits: BuildLimits {
                 timeout: Duration::from_secs(self.build_timeout.max(1)),
                 memory_bytes: self.build_memory_mib.saturating_mul(1 << 20),

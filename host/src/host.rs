@@ -143,7 +143,7 @@ impl Host {
 
     /// Load a shared Python runtime component, to prepare packages on it.
     pub fn python_runtime(&self, path: &Path) -> Result<PythonRuntime, Error> {
-        Ok(PythonRuntime::new(self.clone(), self.runtime_from_file(path, None)?))
+        Ok(PythonRuntime::new(self.clone(), self.runtime_from_file(path, None)?, path.to_owned()))
     }
 
     fn loaded_runtime(&self, hash: &str) -> Option<Arc<Runtime>> {

@@ -19,7 +19,7 @@ use wasmtime::component::InstancePre;
 use crate::bindings::exports::codegym::env::environment::GuestIndices as EnvIndices;
 use crate::bindings::exports::codegym::env::runtime::GuestIndices as RuntimeIndices;
 use crate::env::{Instance, StoreState};
-use crate::{Budget, CacheOutcome, Error, Host, Limits, LoadError};
+use crate::{Budget, CacheOutcome, Env, Error, Host, Limits, LoadError};
 
 /// A package's file extension.
 pub const PACKAGE_EXTENSION: &str = "pyenv";
@@ -190,11 +190,47 @@ impl Loaded {
 pub struct PythonRuntime {
     host: Host,
     runtime: Arc<Runtime>,
+    file: PathBuf,
 }
 
 impl PythonRuntime {
-    pub(crate) fn new(host: Host, runtime: Arc<Runtime>) -> Self {
-        Self { host, runtime }
+    pub(crate) fn new(host: Host, runtime: Arc<Runtime>, file: PathBuf) -> Self {
+        Self { host, runtime, file }
+    }
+
+    /// The package as an environment of this host, straight from memory (no file).
+    pub fn load(&self, package: Package) -> Result<Env, Error> {
+        if package.runtime != self.hash() {
+            return Err(Error::Package(format!(
+                "the package runs on runtime {}, not this one",
+                package.runtime
+            )));
+        }
+        let hash = blake3::hash(&package.to_bytes());
+        Env::from_package(self.host.clone(), self.runtime.clone(), package, hash)
+    }
+
+    /// Put the runtime where packages in `dir` look for it first
+    /// (`<dir>/runtimes/<blake3>.wasm`), hard-linked when the file system allows, so the
+    /// directory is complete. Nothing is done if it is there already.
+    pub fn install_into(&self, dir: &Path) -> Result<PathBuf, Error> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
+        };
+        let runtimes = dir.join(RUNTIMES_DIR);
+        let target = runtimes.join(format!("{}.wasm", self.hash()));
+        if target.is_file() {
+            return Ok(target);
+        }
+        std::fs::create_dir_all(&runtimes).map_err(io(&runtimes))?;
+        let partial = runtimes.join(format!("{}.wasm.partial", self.hash()));
+        let _ = std::fs::remove_file(&partial);
+        if std::fs::hard_link(&self.file, &partial).is_err() {
+            std::fs::copy(&self.file, &partial).map_err(io(&partial))?;
+        }
+        std::fs::rename(&partial, &target).map_err(io(&target))?;
+        Ok(target)
     }
 
     /// The blake3 (hex) of the runtime component: what packages prepared on it name.

@@ -42,8 +42,10 @@ pub struct Toolchain {
     pub workspace: PathBuf,
     /// The shared target directory, so a generated crate reuses the built dependencies.
     pub target_dir: PathBuf,
-    /// The venv with componentize-py, for the Python lane.
+    /// The venv with componentize-py, for a Python file built as a component of its own.
     pub python_venv: PathBuf,
+    /// The shared Python runtime, which the Python lane's attempts are prepared on.
+    pub python_runtime: PathBuf,
     pub limits: BuildLimits,
 }
 
@@ -209,7 +211,9 @@ schemars = {{ version = "1.2", default-features = false, features = ["derive", "
         ))
     }
 
-    /// Build the Python environment file `source` into the component `out`.
+    /// Build the Python environment file `source` into a component of its own, `out`, with
+    /// componentize-py under the build limits (the Python lane itself prepares a package on
+    /// the shared runtime instead: see [`Toolchain::python_runtime`]).
     pub fn build_python(&self, name: &str, source: &Path, out: &Path) -> Result<Vec<u8>, BuildFailure> {
         let tools = python::Toolchain::in_workspace(&self.workspace, &self.python_venv);
         if !tools.python.is_file() {

@@ -41,4 +41,6 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}, line {line}: {reason}", path.display())]
     Problems { path: PathBuf, line: usize, reason: String },
+    #[error(transparent)]
+    Host(#[from] codegym_host::Error),
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use codegym_core::{ChatMessage, Role, Sampling};
-use codegym_host::{AgentOptions, ChatModel, ChatRequest, EnvCard, Host, Job};
+use codegym_host::{AgentOptions, ChatModel, ChatRequest, Env, EnvCard, Host, Job, Package, PythonRuntime};
 use serde::{Deserialize, Serialize};
 
 use crate::compile::{BuildFailure, Toolchain};
@@ -20,7 +20,7 @@ use crate::{Error, Problem, policy};
 pub enum Lang {
     /// `src/lib.rs` against `codegym-env-sdk`.
     Rust,
-    /// A CodeGym-style Python file, built with componentize-py.
+    /// A CodeGym-style Python file, prepared into a package on the shared Python runtime.
     Python,
 }
 
@@ -253,6 +253,27 @@ impl Synth {
         move |source| Error::Io { path: path.to_owned(), source }
     }
 
+    /// A Python attempt as a package on the shared runtime (in-process: neither
+    /// componentize-py nor Cranelift); what the file gets wrong goes back to the model.
+    fn prepare_python(&self, name: &str, code: &str) -> Result<Artifact, BuildFailure> {
+        let runtime = self.host.python_runtime(&self.toolchain.python_runtime).map_err(|error| {
+            BuildFailure::Fatal(format!(
+                "the shared Python runtime {}: {error} (run `cargo xtask build-envs`)",
+                self.toolchain.python_runtime.display()
+            ))
+        })?;
+        let file = format!("{}.py", name.replace('-', "_"));
+        match runtime.prepare(name, &file, code, None) {
+            Ok(package) => Ok(Artifact::Package(Box::new(package), runtime)),
+            Err(codegym_host::Error::Package(message)) => Err(BuildFailure::Errors(message)),
+            Err(codegym_host::Error::Fault { kind, .. }) => Err(BuildFailure::Errors(format!(
+                "running the file's top level faulted: {}",
+                kind.describe()
+            ))),
+            Err(other) => Err(BuildFailure::Fatal(other.to_string())),
+        }
+    }
+
     fn record_path(&self, name: &str) -> PathBuf {
         self.out.join("problems").join(format!("{name}.json"))
     }
@@ -383,9 +404,15 @@ impl Synth {
             seconds: 0.0,
         };
         if let Some(kept) = kept {
-            let component = format!("{name}.wasm");
+            let (component, bytes) = match &kept.artifact {
+                Artifact::Component(bytes) => (format!("{name}.wasm"), bytes.clone()),
+                Artifact::Package(package, runtime) => {
+                    runtime.install_into(&self.out)?;
+                    (format!("{name}.{}", codegym_host::PACKAGE_EXTENSION), package.to_bytes())
+                }
+            };
             let path = self.out.join(&component);
-            std::fs::write(&path, &kept.component).map_err(Self::io(&path))?;
+            std::fs::write(&path, &bytes).map_err(Self::io(&path))?;
             let card_path = self.out.join(format!("{name}.card.json"));
             let card = serde_json::to_string_pretty(&kept.card).unwrap_or_default();
             std::fs::write(&card_path, card + "\n").map_err(Self::io(&card_path))?;
@@ -408,9 +435,15 @@ impl Synth {
 
 /// A kept environment.
 struct Kept {
-    component: Vec<u8>,
+    artifact: Artifact,
     card: EnvCard,
     base_solve_rate: Option<f64>,
+}
+
+/// What an attempt built: a component (the Rust lane) or a package on a runtime (Python).
+enum Artifact {
+    Component(Vec<u8>),
+    Package(Box<Package>, PythonRuntime),
 }
 
 /// One attempt in progress.
@@ -490,20 +523,12 @@ impl Attempt<'_> {
             // Kept for inspection; a failure to save is not the environment's fault.
             let _ = std::fs::create_dir_all(&attempt_dir).and_then(|()| std::fs::write(&saved, &code));
             let built = match lang {
-                Lang::Rust => self.synth.toolchain.build_rust(self.name, &code, &self.work.join("crate")),
-                Lang::Python => {
-                    let file = attempt_dir.join(format!("{}.py", self.name.replace('-', "_")));
-                    match std::fs::write(&file, &code) {
-                        Ok(()) => self.synth.toolchain.build_python(
-                            self.name,
-                            &file,
-                            &attempt_dir.join("component.wasm"),
-                        ),
-                        Err(error) => {
-                            Err(BuildFailure::Fatal(format!("writing {}: {error}", file.display())))
-                        }
-                    }
-                }
+                Lang::Rust => self
+                    .synth
+                    .toolchain
+                    .build_rust(self.name, &code, &self.work.join("crate"))
+                    .map(Artifact::Component),
+                Lang::Python => self.synth.prepare_python(self.name, &code),
             };
             match built {
                 Ok(bytes) => break bytes,
@@ -513,7 +538,7 @@ impl Attempt<'_> {
                     // exception (a traceback ends with its cause).
                     let headline = match lang {
                         Lang::Rust => errors.lines().find(|line| line.contains("error")),
-                        Lang::Python => errors.lines().rfind(|line| line.contains("Error:")),
+                        Lang::Python => errors.lines().next(),
                     };
                     let reason = format!(
                         "does not build after {} repairs: {}\n{errors}",
@@ -542,8 +567,8 @@ impl Attempt<'_> {
         self.pass(Stage::Compile, since);
 
         let since = Instant::now();
-        let component = match lang {
-            Lang::Rust => match codegym_componentize::module_imports(&module) {
+        let artifact = match module {
+            Artifact::Component(module) => match codegym_componentize::module_imports(&module) {
                 Ok(imports) if !imports.is_empty() => {
                     return self.fail(
                         Stage::Checks,
@@ -555,20 +580,21 @@ impl Attempt<'_> {
                     );
                 }
                 Ok(_) => match codegym_componentize::componentize(&module) {
-                    Ok(component) => component,
+                    Ok(component) => Artifact::Component(component),
                     Err(error) => return self.fail(Stage::Checks, since, error.to_string()),
                 },
                 Err(error) => return self.fail(Stage::Checks, since, error.to_string()),
             },
-            Lang::Python => match codegym_componentize::python::check(&module) {
-                Ok(_) => module,
-                Err(error) => return self.fail(Stage::Checks, since, error.to_string()),
-            },
+            package => package,
         };
-        let env = match self.synth.host.load_bytes(&component) {
+        let loaded: Result<Env, _> = match &artifact {
+            Artifact::Component(component) => self.synth.host.load_bytes(component),
+            Artifact::Package(package, runtime) => runtime.load(package.as_ref().clone()),
+        };
+        let env = match loaded {
             Ok(env) => env,
             Err(error) => {
-                return self.fail(Stage::Checks, since, format!("the component does not load: {error}"));
+                return self.fail(Stage::Checks, since, format!("the environment does not load: {error}"));
             }
         };
         // One verification pass covers the tool check, configs and oracle: the stages it
@@ -624,7 +650,7 @@ impl Attempt<'_> {
         }
         self.pass(Stage::Filter, since);
         let _ = self.problem;
-        Some(Kept { component, card, base_solve_rate })
+        Some(Kept { artifact, card, base_solve_rate })
     }
 }
 

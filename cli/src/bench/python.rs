@@ -120,7 +120,7 @@ impl Args {
         if !failures.is_empty() {
             bail!("{} generated environments did not build, e.g. {}", failures.len(), failures[0]);
         }
-        crate::build_py::install_runtime(&crate::build_py::runtime_file(None)?, &runtime.hash(), dir)?;
+        runtime.install_into(dir)?;
         let sizes = sizes.into_inner().unwrap_or_else(|e| e.into_inner());
 
         let started = Instant::now();

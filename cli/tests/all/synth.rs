@@ -244,12 +244,16 @@ fn synth_python_lane_keeps_a_good_environment_and_drops_one_that_reaches_for_the
     let good = record(&funnel, "humaneval-121");
     assert_eq!(good["kept"], true, "{good:#}");
     assert_eq!(good["lang"], "python");
-    // Its module-level code ran while the component was built, inside the sandbox: no file.
+    // A package on the shared runtime, with the runtime beside it: nothing was compiled.
+    assert_eq!(good["component"], "humaneval-121.pyenv", "{good:#}");
+    assert_eq!(out.join("runtimes").read_dir().expect("runtimes/").count(), 1);
+    // Its module-level code ran when the shared runtime prepared it, inside the sandbox:
+    // no file.
     assert_dropped(
         &funnel,
         "synth-fixture-escape",
         "compile",
-        "does not build after 0 repairs: FileNotFoundError: [Errno 44] No such file or directory",
+        "does not build after 0 repairs: PermissionError: open() is not available",
     );
     assert!(!Path::new(ESCAPE_PROBE).exists(), "the Python file wrote {ESCAPE_PROBE} on the host");
 

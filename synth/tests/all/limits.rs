@@ -20,6 +20,7 @@ fn toolchain(dir: &Path, script: &str, limits: BuildLimits) -> Toolchain {
         workspace: workspace().to_owned(),
         target_dir: dir.join("target"),
         python_venv: dir.join("venv"),
+        python_runtime: dir.join("python-runtime.wasm"),
         limits,
     }
 }
