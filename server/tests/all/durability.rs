@@ -127,3 +127,46 @@ fn a_session_whose_component_changed_is_dropped_and_reported() {
     let server = start(envs.path(), data.path());
     assert!(server.restored.dropped.is_empty(), "{:?}", server.restored);
 }
+
+/// A Python environment's session is a package on the shared runtime: its identity is the
+/// package's hash, which names the runtime's, and it resumes exactly after a restart; a
+/// package rebuilt from a changed file is another environment, so its session is dropped.
+#[test]
+fn a_python_session_resumes_by_its_package_and_runtime() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let envs = tempfile::tempdir().expect("temp dir");
+    let package = envs.path().join("house-robber.pyenv");
+    std::fs::copy(components("envs").join("house-robber.pyenv"), &package).expect("copy");
+    let runtimes = components("envs").join(codegym_host::RUNTIMES_DIR);
+    std::fs::create_dir(envs.path().join(codegym_host::RUNTIMES_DIR)).expect("runtimes/");
+    for entry in std::fs::read_dir(&runtimes).expect("the runtime") {
+        let path = entry.expect("entry").path();
+        let target = envs.path().join(codegym_host::RUNTIMES_DIR).join(path.file_name().expect("name"));
+        std::fs::hard_link(&path, &target)
+            .or_else(|_| std::fs::copy(&path, &target).map(drop))
+            .expect("link");
+    }
+    let (id, before) = {
+        let server = start(envs.path(), data.path());
+        let id = session_id(&server.create(json!({ "env": "house-robber", "seed": 5 })));
+        server.step(&id, "GetHouseCount", "{}");
+        server.step(&id, "GetMoney", r#"{"index": 1}"#);
+        (id.clone(), server.get(&format!("/v1/sessions/{id}")).1)
+    };
+    let server = start(envs.path(), data.path());
+    assert_eq!(server.restored.restored, 1, "{:?}", server.restored);
+    assert_eq!(server.get(&format!("/v1/sessions/{id}")).1, before);
+    let next = ToolCall::new("GetMoney", r#"{"index":0}"#);
+    let reply = server.step(&id, &next.name, &next.arguments);
+    let (observation, _) = uninterrupted("envs", &before, &next);
+    assert_eq!(reply["observation"].as_str(), Some(observation.as_str()));
+    drop(server);
+
+    let mut changed: codegym_host::Package =
+        serde_json::from_slice(&std::fs::read(&package).expect("read")).expect("a package");
+    changed.source.push_str("\n# changed\n");
+    std::fs::write(&package, changed.to_bytes()).expect("write");
+    let server = start(envs.path(), data.path());
+    assert_eq!(server.restored.restored, 0, "{:?}", server.restored);
+    assert_eq!(server.restored.dropped.len(), 1, "{:?}", server.restored);
+}

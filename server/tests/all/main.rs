@@ -52,7 +52,8 @@ fn components(dir: &str) -> PathBuf {
 
 /// An environment loaded in-process, to compare the server against.
 fn load(dir: &str, name: &str) -> Env {
-    let path = components(dir).join(format!("{name}.wasm"));
+    let path = Registry::file_in(&components(dir), name)
+        .unwrap_or_else(|| panic!("no {name} in target/{dir} (run `cargo xtask build-envs` first)"));
     host().load(&path).unwrap_or_else(|e| panic!("{e} (run `cargo xtask build-envs` first)"))
 }
 
