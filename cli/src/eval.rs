@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use codegym_core::{ActionFormat, Sampling, Trajectory};
-use codegym_host::{AgentOptions, ChatModel, EvalReport, EvalSummary, Job};
+use codegym_host::{AgentOptions, ChatModel, EvalReport, EvalSummary};
 use serde::Serialize;
 
 use crate::{Global, print_json, progress_bar, table};
@@ -25,6 +25,15 @@ pub struct Args {
     /// `all` or a comma-separated list of environment names.
     #[arg(long, default_value = "all")]
     envs: String,
+    /// Evaluate exactly the tasks of this CodeGym task file instead, one episode a row: the
+    /// environment its `ability` (`codegym_v1@<file stem>@<config>`) names by the file's
+    /// stem (named as `codegym build-py` names it), started on the row's config as it is;
+    /// the row's `prompt` messages are sent as they are (not rendered: --format then only
+    /// says how replies are read, and for `openai-tools` that tools are sent), and its
+    /// `plugin_call_max_round` limits the turns and the steps (when below --max-turns).
+    /// Each trajectory records the row's index and `extra_info`.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["envs", "episodes", "seed", "difficulty"])]
+    tasks: Option<PathBuf>,
     /// Episodes per environment (seeds `seed..seed+episodes`).
     #[arg(long, default_value_t = 1)]
     episodes: u64,
@@ -37,11 +46,14 @@ pub struct Args {
     /// Episodes in flight at once (each a worker thread with one request at a time).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
     concurrency: u64,
-    /// How the model writes tool calls: `codegym`, `hermes` (both parsed from the reply's
-    /// text) or `openai-tools` (tools sent in the request, calls read from `tool_calls`).
+    /// How the model writes tool calls, and the prompt that tells it: `codegym` (CodeGym's
+    /// own layout: the tools as Python functions, calls in `<|FunctionCallBegin|>`) or
+    /// `hermes`, both read from the reply's text, or `openai-tools` (tools sent in the
+    /// request, calls read from `tool_calls`). `codegym show ENV --prompt` prints the prompt.
     #[arg(long, default_value = "codegym")]
     format: ActionFormat,
-    /// Assistant replies per episode, parse-error turns included.
+    /// Assistant replies per episode, parse-error turns included (for a --tasks row, its
+    /// own `plugin_call_max_round` when lower).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_turns: u32,
     /// Stop an episode before a request whose prompt (estimated from the last reported
@@ -120,18 +132,11 @@ impl Args {
             retry,
         )?;
         let registry = global.registry()?;
-        let envs = registry.select(&self.envs)?;
+        let jobs = match &self.tasks {
+            Some(path) => crate::tasks::jobs(path, &registry)?,
+            None => crate::tasks::sampled(&registry, &self.envs, self.seed, self.episodes, self.difficulty)?,
+        };
         client.check_reachable()?;
-        let jobs: Vec<Job> = envs
-            .iter()
-            .flat_map(|env| {
-                (self.seed..self.seed.saturating_add(self.episodes)).map(|seed| Job {
-                    env: env.clone(),
-                    seed,
-                    difficulty: self.difficulty,
-                })
-            })
-            .collect();
         let options = AgentOptions {
             format: self.format,
             sampling: Sampling { temperature: self.temperature, max_tokens: self.max_tokens },

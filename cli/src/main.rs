@@ -30,6 +30,7 @@ mod solve;
 mod stats;
 mod synth;
 mod table;
+mod tasks;
 mod verify;
 
 use std::io::Write;

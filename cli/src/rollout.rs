@@ -3,16 +3,26 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use codegym_host::{Job, Limits, PolicyKind, RolloutOptions, RolloutReport};
+use codegym_host::{Limits, PolicyKind, RolloutOptions, RolloutReport};
 
 use crate::{Global, default_threads, print_json, progress_bar, table};
 
 /// Run many episodes on worker threads with a built-in policy; report per-env results.
+///
+/// The episodes are `--episodes` seeds of each of `--envs`, or exactly the tasks of a
+/// CodeGym task file (`--tasks`).
 #[derive(clap::Args)]
 pub struct Args {
     /// `all` or a comma-separated list of environment names.
     #[arg(long, default_value = "all")]
     envs: String,
+    /// Run exactly the tasks of this CodeGym task file instead, one episode a row: the
+    /// environment its `ability` (`codegym_v1@<file stem>@<config>`) names by the file's
+    /// stem (named as `codegym build-py` names it), started on the row's config as it is,
+    /// with its `plugin_call_max_round` as the step limit (when below --max-steps). Each
+    /// trajectory records the row's index and `extra_info`.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["envs", "episodes", "seed", "difficulty"])]
+    tasks: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "oracle")]
     policy: PolicyKind,
     /// Episodes per environment (seeds `seed..seed+episodes`).
@@ -27,7 +37,8 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Tool calls per episode before it is cut off.
+    /// Tool calls per episode before it is cut off (for a --tasks row, its own
+    /// `plugin_call_max_round` when lower).
     #[arg(long, default_value_t = 256)]
     max_steps: u32,
     /// Write every trajectory as one JSON line to this file.
@@ -41,17 +52,10 @@ pub struct Args {
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         let registry = global.registry()?;
-        let envs = registry.select(&self.envs)?;
-        let jobs: Vec<Job> = envs
-            .iter()
-            .flat_map(|env| {
-                (self.seed..self.seed + self.episodes).map(|seed| Job {
-                    env: env.clone(),
-                    seed,
-                    difficulty: self.difficulty,
-                })
-            })
-            .collect();
+        let jobs = match &self.tasks {
+            Some(path) => crate::tasks::jobs(path, &registry)?,
+            None => crate::tasks::sampled(&registry, &self.envs, self.seed, self.episodes, self.difficulty)?,
+        };
         let options = RolloutOptions {
             threads: self.threads.unwrap_or_else(default_threads),
             limits: Limits { max_steps: self.max_steps, ..registry.host().config().limits },

@@ -1,16 +1,30 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use codegym_core::{ActionFormat, ChatMessage, render_prompt};
 use codegym_host::EnvCard;
 
 use crate::{Global, TaskArgs, print_json, table};
 
 /// Show an environment's card: metadata, tools with their JSON Schemas, what difficulty
-/// means (config size, oracle calls), and a sample task.
+/// means (config size, oracle calls), and a sample task; or, with `--prompt`, the opening
+/// messages a language model is sent.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     task: TaskArgs,
+    /// Print the episode's opening chat messages (of the task at --seed and --difficulty) as
+    /// a JSON list, as `codegym eval` sends them and as a CodeGym task row's `prompt` holds
+    /// them; no card. With `--format openai-tools` the tools' definitions, sent beside the
+    /// messages, are not printed.
+    #[arg(long)]
+    prompt: bool,
+    /// The prompt's layout, with --prompt: `codegym` (CodeGym's own: a system message
+    /// named `functions` listing every tool as a Python function, then a user message of
+    /// numbered instructions, a `<|FunctionCallBegin|>` example and `Question:` followed by
+    /// the task), `hermes` or `openai-tools`.
+    #[arg(long, default_value = "codegym", requires = "prompt")]
+    format: ActionFormat,
     /// Oracle episodes per probed difficulty for the card's figures.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     card_seeds: u64,
@@ -22,6 +36,12 @@ pub struct Args {
 impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         let episode = self.task.start(global)?;
+        if self.prompt {
+            let prompt = render_prompt(episode.env().info(), episode.task(), self.format);
+            let messages: Vec<ChatMessage> = prompt.messages.into_iter().map(ChatMessage::from).collect();
+            print_json(&messages)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let card = EnvCard::measure(episode.env(), self.card_seeds)?;
         if self.json {
             print_json(&serde_json::json!({

@@ -19,7 +19,7 @@ impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         let registry = global.registry()?;
         let env = registry.get(&self.task.env)?;
-        let job = Job { env: env.clone(), seed: self.task.seed, difficulty: self.task.difficulty };
+        let job = Job::sampled(env.clone(), self.task.seed, self.task.difficulty);
         let (trajectory, _) = codegym_host::run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
         let solved = trajectory.outcome.is_solved();
         if self.json {

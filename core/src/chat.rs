@@ -21,11 +21,14 @@ pub struct ChatMessage {
     /// For a `tool` message: the id of the call it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// The participant's name (CodeGym names its system message `functions`), kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl ChatMessage {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: Some(content.into()), tool_calls: Vec::new(), tool_call_id: None }
+        Self { role, content: Some(content.into()), tool_calls: Vec::new(), tool_call_id: None, name: None }
     }
 
     /// A `tool` message answering the call with id `call_id`.
@@ -35,6 +38,7 @@ impl ChatMessage {
             content: Some(content.into()),
             tool_calls: Vec::new(),
             tool_call_id: Some(call_id.into()),
+            name: None,
         }
     }
 
@@ -61,7 +65,7 @@ impl ChatMessage {
 
 impl From<Message> for ChatMessage {
     fn from(message: Message) -> Self {
-        Self::new(message.role, message.content)
+        Self { name: message.name, ..Self::new(message.role, message.content) }
     }
 }
 

@@ -23,9 +23,11 @@ mod tool;
 pub use answer::perturb_answer;
 pub use chat::{ChatFunction, ChatMessage, ChatToolCall};
 pub use format::{ActionFormat, UnknownFormat};
-pub use log::{ActionLog, AgentRecord, Sampling, StopReason, Trajectory, TrajectoryStep, Usage};
+pub use log::{ActionLog, AgentRecord, RowOrigin, Sampling, StopReason, Trajectory, TrajectoryStep, Usage};
 pub use outcome::{FaultKind, Outcome};
 pub use parse::{ParseError, canonical_arguments, parse_action};
-pub use prompt::{Message, Prompt, Role, render_call, render_observation, render_prompt};
+pub use prompt::{
+    CODEGYM_SYSTEM_NAME, Message, Prompt, Role, render_call, render_observation, render_prompt, render_tools,
+};
 pub use task::{ABILITY_PREFIX, TaskError, TaskRow};
 pub use tool::{EnvInfo, Step, ToolCall, ToolSpec};

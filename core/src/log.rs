@@ -42,14 +42,24 @@ pub struct TrajectoryStep {
 pub struct Trajectory {
     pub env: String,
     pub env_version: String,
+    /// With `difficulty`, what the config was sampled from; both 0 for a task given as a
+    /// row (`row`), whose config is the row's.
     pub seed: u64,
     pub difficulty: u32,
+    /// The task row the episode ran, for a task given as data (`--tasks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<RowOrigin>,
     pub policy: String,
     pub task: String,
     pub steps: Vec<TrajectoryStep>,
     pub outcome: Outcome,
     pub reward: f32,
     pub faults: u32,
+    /// The episode's step limit (a task row's round limit, `--max-steps`), which a replay
+    /// applies: the step that reaches it is `done`. Absent from files written before it was
+    /// recorded; a replay then uses the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u32>,
     pub log: ActionLog,
     /// The conversation in OpenAI's chat format: system prompt, task, every assistant reply
     /// (raw text and tool calls) and every observation sent back, parse errors included.
@@ -62,6 +72,44 @@ pub struct Trajectory {
     /// How the model was run and what its turns came to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentRecord>,
+}
+
+/// Which task row an episode ran (a CodeGym task row, `codegym_core::TaskRow`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowOrigin {
+    /// The row's index in its file, from 0 (blank lines are not rows).
+    pub index: u64,
+    /// The row's `extra_info`, less any field over [`RowOrigin::MAX_FIELD_BYTES`] of JSON
+    /// (CodeGym's `gym_env` holds the environment's whole source).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub extra_info: serde_json::Value,
+}
+
+impl RowOrigin {
+    /// The largest `extra_info` field a trajectory keeps.
+    pub const MAX_FIELD_BYTES: usize = 1024;
+
+    /// Row `index` with `extra_info` trimmed to the fields worth storing in every trajectory.
+    pub fn new(index: u64, extra_info: &serde_json::Value) -> Self {
+        let extra_info = match extra_info {
+            serde_json::Value::Object(fields) => serde_json::Value::Object(
+                fields
+                    .iter()
+                    .filter(|(_, value)| json_len(value) <= Self::MAX_FIELD_BYTES)
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ),
+            other if json_len(other) <= Self::MAX_FIELD_BYTES => other.clone(),
+            _ => serde_json::Value::Null,
+        };
+        Self { index, extra_info }
+    }
+}
+
+/// The length of `value` as compact JSON.
+fn json_len(value: &serde_json::Value) -> usize {
+    // Serializing a Value into a String cannot fail.
+    serde_json::to_string(value).map_or(0, |text| text.len())
 }
 
 /// A language model's run of one episode: its settings and counters.

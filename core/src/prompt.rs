@@ -27,11 +27,14 @@ pub enum Role {
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// The participant's name: CodeGym's layout names its system message `functions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Message {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self { role, content: content.into(), name: None }
     }
 }
 
@@ -44,19 +47,39 @@ pub struct Prompt {
     pub tools: Vec<Value>,
 }
 
-/// The system message describing the environment, its tools and the call syntax, then the
-/// task statement as the user message.
+/// The opening messages of an episode on `task` in `format`.
+///
+/// For [`ActionFormat::CodeGym`], CodeGym's own layout: a system message named `functions`
+/// that lists every tool as a Python function (`Function:`, then `def Name(arg: type):` and a
+/// docstring made of the tool's description and an `Args:` section from its JSON Schema),
+/// then a user message of numbered instructions, an example call and `Question:` followed by
+/// the task. For the others, a system message describing the environment, its tools and the
+/// call syntax, then the task statement as the user message.
 pub fn render_prompt(info: &EnvInfo, task: &str, format: ActionFormat) -> Prompt {
-    let tools = match format {
-        ActionFormat::OpenAiTools => info.tools.iter().map(openai_tool).collect(),
-        ActionFormat::CodeGym | ActionFormat::Hermes => Vec::new(),
+    let messages = match format {
+        ActionFormat::CodeGym => vec![
+            Message {
+                role: Role::System,
+                content: codegym_functions(&info.tools),
+                name: Some(CODEGYM_SYSTEM_NAME.into()),
+            },
+            Message::new(Role::User, codegym_question(info, task)),
+        ],
+        ActionFormat::Hermes | ActionFormat::OpenAiTools => {
+            vec![Message::new(Role::System, system_text(info, format)), Message::new(Role::User, task)]
+        }
     };
-    Prompt {
-        messages: vec![Message::new(Role::System, system_text(info, format)), Message::new(Role::User, task)],
-        tools,
-    }
+    Prompt { messages, tools: render_tools(info, format) }
 }
 
+/// The OpenAI function-tool definitions sent with each request in `format`: every tool's for
+/// [`ActionFormat::OpenAiTools`], none for the formats whose calls are text.
+pub fn render_tools(info: &EnvInfo, format: ActionFormat) -> Vec<Value> {
+    match format {
+        ActionFormat::OpenAiTools => info.tools.iter().map(openai_tool).collect(),
+        ActionFormat::CodeGym | ActionFormat::Hermes => Vec::new(),
+    }
+}
 /// A call as a model should write it in `format`. Invalid `arguments` render as `{}`.
 pub fn render_call(call: &ToolCall, format: ActionFormat) -> String {
     let name = json_string(&call.name);
@@ -114,13 +137,8 @@ fn write_system_text(out: &mut String, info: &EnvInfo, format: ActionFormat) -> 
 fn write_tools(out: &mut String, tools: &[ToolSpec], format: ActionFormat) -> core::fmt::Result {
     writeln!(out, "# Tools\n")?;
     match format {
-        ActionFormat::CodeGym => {
-            for tool in tools {
-                writeln!(out, "## {}\n{}", tool.name, tool.description.trim())?;
-                writeln!(out, "Parameters (JSON Schema): {}\n", schema(&tool.parameters))?;
-            }
-        }
-        ActionFormat::Hermes => {
+        // CodeGym's layout has a renderer of its own (`codegym_functions`).
+        ActionFormat::CodeGym | ActionFormat::Hermes => {
             writeln!(out, "The tools' signatures are given within <tools></tools> XML tags:")?;
             writeln!(out, "<tools>")?;
             for tool in tools {
@@ -142,10 +160,7 @@ fn write_tools(out: &mut String, tools: &[ToolSpec], format: ActionFormat) -> co
 fn write_call_syntax(out: &mut String, info: &EnvInfo, format: ActionFormat) -> core::fmt::Result {
     writeln!(out, "# Calling a tool\n")?;
     match format {
-        ActionFormat::CodeGym => {
-            writeln!(out, "Write each call in exactly this form, with the arguments as a JSON object:")?
-        }
-        ActionFormat::Hermes => writeln!(
+        ActionFormat::CodeGym | ActionFormat::Hermes => writeln!(
             out,
             "Write each call as a JSON object with the tool name and its arguments within \
              <tool_call></tool_call> XML tags:"
@@ -235,4 +250,183 @@ fn schema(parameters: &str) -> Value {
 
 fn json_string(text: &str) -> String {
     Value::from(text).to_string()
+}
+
+/// The `name` of the system message in CodeGym's layout.
+pub const CODEGYM_SYSTEM_NAME: &str = "functions";
+
+/// What the user message of CodeGym's layout says before the example call.
+const CODEGYM_RULES: &str = "\
+Work through the question below step by step, keeping to these rules:
+
+1. Do not write code to answer it: act only by calling the functions provided, at most one function per step.
+2. After each call, wait for the function's result; never assume what it will return.
+3. If a function's description leaves you unsure, try the function and correct your later calls by what it returns.
+4. Wrap each call in `<|FunctionCallBegin|>` and `<|FunctionCallEnd|>`: a JSON list holding one object with two keys, `name` (the function's name) and `parameters` (an object of its arguments).
+5. When you know the answer, submit it with `Done`: that ends the episode, and only that answer is scored.
+
+For example:
+";
+
+/// What it says after the example call, before the task.
+const CODEGYM_CLOSING: &str = "
+
+Also:
+
+* Think briefly, then call a function: you have many turns, so there is no need to plan every step in advance.
+* Do not try to answer without calling the functions.
+
+Question:
+
+";
+
+/// The system message of CodeGym's layout: each tool as `Function:` and a Python `def`
+/// whose docstring holds its description and its arguments.
+fn codegym_functions(tools: &[ToolSpec]) -> String {
+    let mut text = String::new();
+    for tool in tools {
+        // Writing into a String cannot fail.
+        let _ = write_function(&mut text, tool);
+    }
+    text.push_str("\n\n");
+    text
+}
+
+fn write_function(out: &mut String, tool: &ToolSpec) -> core::fmt::Result {
+    let parameters = parameters_in_order(&tool.parameters);
+    write!(out, "\nFunction:\n\ndef {}(", tool.name)?;
+    for (index, (name, property)) in parameters.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        if let Some(kind) = python_type(property) {
+            write!(out, ": {kind}")?;
+        }
+        if let Some(default) = property.get("default") {
+            write!(out, " = {}", python_literal(default))?;
+        }
+    }
+    writeln!(out, "):\n    r\"\"\"\n")?;
+    let description = tool.description.trim();
+    if !description.is_empty() {
+        for line in description.lines() {
+            match line.trim_end() {
+                "" => writeln!(out)?,
+                line => writeln!(out, "    {line}")?,
+            }
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "    Args:")?;
+    if parameters.is_empty() {
+        writeln!(out, "        None")?;
+    }
+    for (name, property) in &parameters {
+        write!(out, "        {name}")?;
+        if let Some(kind) = docstring_type(property) {
+            write!(out, " ({kind})")?;
+        }
+        let text = property.get("description").and_then(Value::as_str).unwrap_or_default();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if !words.is_empty() {
+            write!(out, ": {}", words.join(" "))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "\n    \"\"\"")
+}
+
+/// The user message of CodeGym's layout: the rules, an example call (the env's first tool)
+/// and `Question:` followed by the task.
+fn codegym_question(info: &EnvInfo, task: &str) -> String {
+    let example = render_call(&example_call(info), ActionFormat::CodeGym);
+    format!("{CODEGYM_RULES}{example}{CODEGYM_CLOSING}{task}")
+}
+
+/// The `properties` of a tool's parameter schema in the order the schema lists them (a
+/// `Value` would sort them), which is the function's own; none if the schema does not parse.
+fn parameters_in_order(parameters: &str) -> Vec<(String, Value)> {
+    #[derive(Deserialize)]
+    struct Schema {
+        #[serde(default)]
+        properties: Option<Ordered>,
+    }
+    struct Ordered(Vec<(String, Value)>);
+    impl<'de> Deserialize<'de> for Ordered {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Entries;
+            impl<'de> serde::de::Visitor<'de> for Entries {
+                type Value = Ordered;
+                fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                    f.write_str("a map of properties")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+                    let mut entries = Vec::new();
+                    while let Some(entry) = map.next_entry::<String, Value>()? {
+                        entries.push(entry);
+                    }
+                    Ok(Ordered(entries))
+                }
+            }
+            deserializer.deserialize_map(Entries)
+        }
+    }
+    match serde_json::from_str::<Schema>(parameters) {
+        Ok(Schema { properties: Some(Ordered(entries)) }) => entries,
+        _ => Vec::new(),
+    }
+}
+
+/// A property's JSON Schema type, the first that is not `null` when it lists several.
+fn schema_type(property: &Value) -> Option<&str> {
+    match property.get("type")? {
+        Value::String(kind) => Some(kind),
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).find(|kind| *kind != "null"),
+        _ => None,
+    }
+}
+
+/// The Python annotation for a property's type: `int`, `float`, `str`, `bool`, `list`, `dict`.
+fn python_type(property: &Value) -> Option<&'static str> {
+    Some(match schema_type(property)? {
+        "integer" => "int",
+        "number" => "float",
+        "string" => "str",
+        "boolean" => "bool",
+        "array" => "list",
+        "object" => "dict",
+        _ => return None,
+    })
+}
+
+/// The type as a docstring's `Args:` gives it: the annotation, with a list's item type
+/// (`list[int]`) when the schema names one.
+fn docstring_type(property: &Value) -> Option<String> {
+    let kind = python_type(property)?;
+    match property.get("items").and_then(docstring_type) {
+        Some(item) if kind == "list" => Some(format!("list[{item}]")),
+        _ => Some(kind.into()),
+    }
+}
+
+/// A JSON value written as a Python literal (`true` → `True`, `null` → `None`).
+fn python_literal(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(_) | Value::String(_) => value.to_string(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_literal).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!("{}: {}", json_string(key), python_literal(value)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use codegym_core::{
     ActionFormat, AgentRecord, ChatMessage, Outcome, Role, Sampling, StopReason, Trajectory, TrajectoryStep,
-    Usage, parse_action, render_observation, render_prompt,
+    Usage, parse_action, render_observation, render_prompt, render_tools,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -96,19 +96,28 @@ pub struct AgentOptions {
 
 /// Run one episode of `job` with `model` as the agent. `Err` only when the episode could
 /// not start (bad config, reset fault); every model failure is in the trajectory.
+///
+/// A given task's own prompt is sent as it is (with the format's tool definitions, if any),
+/// and its round limit, when lower, is the turn limit and the environment's step limit.
 pub fn run_agent(job: &Job, model: &mut dyn ChatModel, options: &AgentOptions) -> Result<Trajectory, Error> {
-    let config = job.env.sample_config(job.seed, job.difficulty)?;
-    let mut episode = job.env.start_with(&config, options.limits)?;
+    let config = job.config()?;
+    let mut episode = job.env.start_with(&config, job.limits(options.limits))?;
     let info = job.env.info();
-    let prompt = render_prompt(info, episode.task(), options.format);
-    let mut messages: Vec<ChatMessage> = prompt.messages.into_iter().map(ChatMessage::from).collect();
-    let tools = prompt.tools;
+    let given = job.task.as_ref().map(|task| task.prompt.as_slice()).filter(|prompt| !prompt.is_empty());
+    let (mut messages, tools) = match given {
+        Some(prompt) => (prompt.to_vec(), render_tools(info, options.format)),
+        None => {
+            let prompt = render_prompt(info, episode.task(), options.format);
+            (prompt.messages.into_iter().map(ChatMessage::from).collect(), prompt.tools)
+        }
+    };
+    let max_turns = job.max_rounds(options.max_turns);
     let mut meter = ContextMeter::new(&tools);
     let mut record = AgentRecord {
         model: model.name().to_owned(),
         format: options.format,
         sampling: options.sampling,
-        max_turns: options.max_turns,
+        max_turns,
         max_context_tokens: options.max_context_tokens,
         turns: 0,
         parse_errors: 0,
@@ -123,7 +132,7 @@ pub fn run_agent(job: &Job, model: &mut dyn ChatModel, options: &AgentOptions) -
         if episode.is_done() {
             break StopReason::Ended;
         }
-        if record.turns >= options.max_turns {
+        if record.turns >= max_turns {
             break StopReason::MaxTurns;
         }
         if meter.estimate(&messages).saturating_add(reply_tokens) > options.max_context_tokens {
@@ -178,12 +187,14 @@ pub fn run_agent(job: &Job, model: &mut dyn ChatModel, options: &AgentOptions) -
         env_version: info.version.clone(),
         seed: job.seed,
         difficulty: job.difficulty,
+        row: job.row(),
         policy: "llm".into(),
         task: episode.task().to_owned(),
         steps,
         outcome,
         reward: episode.reward(),
         faults: episode.faults(),
+        max_steps: Some(episode.limits().max_steps),
         log: episode.log().clone(),
         messages,
         tools,
@@ -307,7 +318,8 @@ pub struct EvalReport {
     pub usage: Option<Usage>,
     /// Episodes per stop reason (`ended`, `max_turns`, `context_budget`, `api_error`).
     pub stops: BTreeMap<String, usize>,
-    /// Episodes that could not start, and API errors, each with its environment and seed.
+    /// Episodes that could not start, and API errors, each with its environment and seed (or
+    /// task row).
     pub errors: Vec<String>,
     pub elapsed_secs: f64,
     pub per_env: Vec<EvalSummary>,
@@ -396,7 +408,7 @@ fn summarize(jobs: &[Job], results: Vec<Result<Trajectory, Error>>, elapsed_secs
         let trajectory = match result {
             Ok(trajectory) => trajectory,
             Err(error) => {
-                report.errors.push(format!("{} seed {}: {error}", info.name, job.seed));
+                report.errors.push(format!("{}: {error}", job.describe()));
                 for row in [&mut *env, &mut *category] {
                     row.episodes += 1;
                     *row.outcomes.entry("error".into()).or_default() += 1;
@@ -413,7 +425,7 @@ fn summarize(jobs: &[Job], results: Vec<Result<Trajectory, Error>>, elapsed_secs
                 }
                 *report.stops.entry(agent.stop.as_str().into()).or_default() += 1;
                 if let Some(error) = &agent.error {
-                    report.errors.push(format!("{} seed {}: {error}", info.name, job.seed));
+                    report.errors.push(format!("{}: {error}", job.describe()));
                 }
                 (u64::from(agent.turns), u64::from(agent.parse_errors), agent.stop == StopReason::ApiError)
             }

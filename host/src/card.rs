@@ -86,7 +86,7 @@ impl DifficultyCard {
         let mut oracle_fuel = Vec::new();
         let mut solved = 0;
         for seed in 0..seeds {
-            let job = Job { env: env.clone(), seed, difficulty };
+            let job = Job::sampled(env.clone(), seed, difficulty);
             let mut oracle = OraclePolicy::default();
             let (trajectory, cost) = run_episode(&job, &mut oracle, env.limits())?;
             episode_fuel.push(cost.fuel as f64);

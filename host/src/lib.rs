@@ -48,7 +48,9 @@ pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy}
 pub use python::{PACKAGE_EXTENSION, PACKAGE_FORMAT, Package, PythonRuntime, RUNTIMES_DIR};
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
-pub use rollout::{EnvSummary, EpisodeCost, Job, RolloutOptions, RolloutReport, rollout, run_episode};
+pub use rollout::{
+    EnvSummary, EpisodeCost, GivenTask, Job, RolloutOptions, RolloutReport, rollout, run_episode,
+};
 pub use stats::{CorpusStats, PAPER, PaperFigures, StepsAt, corpus_stats};
 pub use summary::{Summary, percentile};
 pub use verify::{Failure, ORACLE_CALLS, Stage, StageCount, VerifyOptions, VerifyReport, verify, verify_env};

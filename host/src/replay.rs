@@ -1,7 +1,7 @@
 use codegym_core::Trajectory;
 use serde::Serialize;
 
-use crate::{Env, Error};
+use crate::{Env, Error, Limits};
 
 /// Where a replayed episode differed from the stored trajectory.
 #[derive(Debug, Clone, Serialize)]
@@ -22,9 +22,11 @@ pub struct ReplayReport {
 
 /// Re-run a stored trajectory's calls from its config and compare every observation, reward
 /// and done flag byte for byte. Components import nothing, so any difference is a bug (or a
-/// different environment build).
+/// different environment build). The episode runs under the trajectory's step limit.
 pub fn replay_trajectory(env: &Env, trajectory: &Trajectory) -> Result<ReplayReport, Error> {
-    let mut episode = env.start(&trajectory.log.config)?;
+    let limits = env.limits();
+    let limits = Limits { max_steps: trajectory.max_steps.unwrap_or(limits.max_steps), ..limits };
+    let mut episode = env.start_with(&trajectory.log.config, limits)?;
     let mut mismatches = Vec::new();
     if episode.task() != trajectory.task {
         mismatches.push(Mismatch {

@@ -1,18 +1,84 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use codegym_core::{FaultKind, Outcome, Trajectory, TrajectoryStep};
+use std::sync::Arc;
+
+use codegym_core::{ChatMessage, FaultKind, Outcome, RowOrigin, Trajectory, TrajectoryStep};
 use serde::Serialize;
 
 use crate::parallel::parallel_map;
 use crate::{Env, Error, Limits, Policy};
 
-/// One episode to run: an environment and the seed and difficulty of its config.
+/// One episode to run: an environment and the seed and difficulty of its config, or a task
+/// given as data.
 #[derive(Clone)]
 pub struct Job {
     pub env: Env,
     pub seed: u64,
     pub difficulty: u32,
+    /// A task given as data (a CodeGym task row): its config replaces the sampled one
+    /// (`seed` and `difficulty` are then unused, and recorded as 0).
+    pub task: Option<Arc<GivenTask>>,
+}
+
+/// A task given as data rather than sampled: what a CodeGym task row says of its episode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GivenTask {
+    /// The config, JSON text passed to `reset` as it is.
+    pub config: String,
+    /// The opening messages a language model is sent as they are (`codegym eval`); empty:
+    /// rendered for the action format, as for a sampled task.
+    pub prompt: Vec<ChatMessage>,
+    /// The most rounds (tool calls, and for a model its replies) the episode may take; a
+    /// lower limit of the caller's still applies.
+    pub max_rounds: Option<u32>,
+    /// Which row it is, recorded in the trajectory.
+    pub origin: RowOrigin,
+    /// Where it came from, for messages: `FILE:LINE`.
+    pub label: String,
+}
+
+impl Job {
+    /// A job on a config sampled from `(seed, difficulty)`.
+    pub fn sampled(env: Env, seed: u64, difficulty: u32) -> Self {
+        Self { env, seed, difficulty, task: None }
+    }
+
+    /// A job on a task given as data.
+    pub fn given(env: Env, task: GivenTask) -> Self {
+        Self { env, seed: 0, difficulty: 0, task: Some(Arc::new(task)) }
+    }
+
+    /// The episode's config: the given task's, else sampled by the environment.
+    pub fn config(&self) -> Result<String, Error> {
+        match &self.task {
+            Some(task) => Ok(task.config.clone()),
+            None => self.env.sample_config(self.seed, self.difficulty),
+        }
+    }
+
+    /// `limits` with the given task's round limit, when lower, as the step limit.
+    pub fn limits(&self, limits: Limits) -> Limits {
+        Limits { max_steps: self.max_rounds(limits.max_steps), ..limits }
+    }
+
+    /// `max`, or the given task's round limit when that is lower.
+    pub fn max_rounds(&self, max: u32) -> u32 {
+        self.task.as_ref().and_then(|task| task.max_rounds).map_or(max, |rounds| rounds.min(max))
+    }
+
+    /// The job in messages: `<env> seed <seed>`, or `<env> (<FILE:LINE>)` for a given task.
+    pub fn describe(&self) -> String {
+        match &self.task {
+            Some(task) => format!("{} ({})", self.env.name(), task.label),
+            None => format!("{} seed {}", self.env.name(), self.seed),
+        }
+    }
+
+    /// The given task's row, for the trajectory.
+    pub(crate) fn row(&self) -> Option<RowOrigin> {
+        self.task.as_ref().map(|task| task.origin.clone())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -90,9 +156,9 @@ pub fn run_episode(
     policy: &mut dyn Policy,
     limits: Limits,
 ) -> Result<(Trajectory, EpisodeCost), Error> {
-    let config = job.env.sample_config(job.seed, job.difficulty)?;
+    let config = job.config()?;
     let env_started = Instant::now();
-    let mut episode = job.env.start_with(&config, limits)?;
+    let mut episode = job.env.start_with(&config, job.limits(limits))?;
     let mut env_time = env_started.elapsed();
     policy.start(&job.env, episode.task())?;
     let mut steps = Vec::new();
@@ -117,12 +183,14 @@ pub fn run_episode(
         env_version: info.version.clone(),
         seed: job.seed,
         difficulty: job.difficulty,
+        row: job.row(),
         policy: policy.name().to_owned(),
         task: episode.task().to_owned(),
         steps,
         outcome: episode.outcome().unwrap_or(Outcome::Abandoned),
         reward: episode.reward(),
         faults: episode.faults(),
+        max_steps: Some(episode.limits().max_steps),
         log: episode.log().clone(),
         messages: Vec::new(),
         tools: Vec::new(),
@@ -148,7 +216,8 @@ fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> Rollou
     };
     let mut env_time = Duration::ZERO;
     for (index, result) in results.into_iter().enumerate() {
-        let name = jobs[index].env.name().to_owned();
+        let job = &jobs[index];
+        let name = job.env.name().to_owned();
         let summary = per_env
             .entry(name.clone())
             .or_insert_with(|| EnvSummary { env: name.clone(), ..Default::default() });
@@ -174,7 +243,7 @@ fn summarize(jobs: &[Job], results: Vec<JobResult>, elapsed: Duration) -> Rollou
                     _ => FaultKind::Trap.as_str(),
                 };
                 *summary.outcomes.entry(format!("error_{kind}")).or_default() += 1;
-                report.errors.push(format!("{name} seed {}: {error}", jobs[index].seed));
+                report.errors.push(format!("{}: {error}", job.describe()));
             }
         }
     }

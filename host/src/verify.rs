@@ -173,7 +173,7 @@ pub fn verify_env(env: &Env, configs: usize) -> Result<(), Rejection> {
     }
     let mut medium_runs = Vec::new();
     for probe in &probes {
-        let job = Job { env: env.clone(), seed: probe.seed, difficulty: probe.difficulty };
+        let job = Job::sampled(env.clone(), probe.seed, probe.difficulty);
         let mut oracle = OraclePolicy::default();
         let (trajectory, _) = run_episode(&job, &mut oracle, env.limits())
             .map_err(|error| (Stage::Oracle, format!("{}: {error}", probe.name())))?;

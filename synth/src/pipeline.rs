@@ -623,7 +623,7 @@ impl Attempt<'_> {
         let mut base_solve_rate = None;
         if let (Some(filter), Some(base)) = (&self.synth.options.difficulty, base) {
             let jobs: Vec<Job> =
-                (0..filter.samples).map(|seed| Job { env: env.clone(), seed, difficulty: 50 }).collect();
+                (0..filter.samples).map(|seed| Job::sampled(env.clone(), seed, 50)).collect();
             let report = codegym_host::evaluate(&jobs, base, &filter.agent, 1, &|_| {});
             if let Some(error) = report.errors.first() {
                 return self.fail(

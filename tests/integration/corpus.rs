@@ -41,10 +41,8 @@ fn every_environment_passes_verification() {
 fn random_policy_never_breaks_an_environment() {
     let registry = registry();
     let envs = registry.select("all").expect("envs");
-    let jobs: Vec<Job> = envs
-        .iter()
-        .flat_map(|env| (0..20).map(move |seed| Job { env: env.clone(), seed, difficulty: 50 }))
-        .collect();
+    let jobs: Vec<Job> =
+        envs.iter().flat_map(|env| (0..20).map(move |seed| Job::sampled(env.clone(), seed, 50))).collect();
     let options = RolloutOptions { threads: 2, limits: envs[0].limits() };
     let report = rollout(&jobs, &|i| PolicyKind::Random.build(i as u64), &options, &|| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -393,8 +393,11 @@ async function replay(trajectory) {
   }
   const rows = [];
   const applied = [];
+  // The host ends an episode at its step limit (recorded since task rows brought their
+  // own), faulted calls counted: that step is `done` whatever the environment said.
+  const limit = trajectory.max_steps ?? MAX_STEPS;
   try {
-    for (const stored of trajectory.steps) {
+    for (const [index, stored] of trajectory.steps.entries()) {
       if (stored.fault) {
         // The host rolled this call back (a fault); it is not in the action log.
         rows.push({ stored, actual: null, same: true, skipped: true });
@@ -416,7 +419,7 @@ async function replay(trajectory) {
       const same =
         actual.observation === stored.observation &&
         actual.reward === Math.fround(stored.reward) &&
-        actual.done === stored.done;
+        (actual.done || index + 1 >= limit) === stored.done;
       rows.push({ stored, actual, same, skipped: false });
     }
   } finally {

@@ -230,7 +230,7 @@ pub fn parse_completion(text: &str) -> Result<(ChatMessage, Option<Usage>), Stri
             ));
         }
     };
-    let message = ChatMessage { role: Role::Assistant, content, tool_calls, tool_call_id: None };
+    let message = ChatMessage { role: Role::Assistant, content, tool_calls, tool_call_id: None, name: None };
     let count = |key: &str| reply.get("usage").and_then(|usage| usage.get(key)).and_then(Value::as_u64);
     let usage = match (count("prompt_tokens"), count("completion_tokens")) {
         (None, None) => None,

@@ -27,14 +27,14 @@ use serde_json::{Value, json};
 
 use crate::{Cli, shared_cache, stdout, workspace};
 
-const MODEL: &str = "oracle-replay";
-const KEY_VAR: &str = "CODEGYM_EVAL_TEST_KEY";
-const KEY: &str = "test-key";
+pub(crate) const MODEL: &str = "oracle-replay";
+pub(crate) const KEY_VAR: &str = "CODEGYM_EVAL_TEST_KEY";
+pub(crate) const KEY: &str = "test-key";
 const DIFFICULTY: u32 = 0;
 
 /// What the double answers to one request.
 #[derive(Clone, Debug)]
-enum Canned {
+pub(crate) enum Canned {
     /// A chat completion holding `message`; its `usage` counts the request at 4 bytes a token.
     Completion { message: Value, finish: &'static str },
     /// An error status with an OpenAI-style error body.
@@ -215,18 +215,39 @@ fn serve_connection(stream: TcpStream, handler: &Handler, requests: &AtomicUsize
 }
 
 /// One oracle episode turned into the replies of a model that plays it in `format`.
-struct Recorded {
-    task: String,
+pub(crate) struct Recorded {
+    pub(crate) task: String,
+    /// The opening user message, by which the double knows the episode.
+    pub(crate) opening: String,
     /// Per turn, the replies to successive attempts (the last one repeats).
-    turns: Vec<Vec<Canned>>,
-    calls: usize,
+    pub(crate) turns: Vec<Vec<Canned>>,
+    pub(crate) calls: usize,
     parse_errors: u32,
     retries: u32,
 }
 
 impl Recorded {
+    /// The oracle's calls in `trajectory` as replies in `format`, nothing spliced in, for
+    /// the episode whose opening user message is `opening`.
+    pub(crate) fn plain(opening: &str, trajectory: &Trajectory, format: ActionFormat) -> Self {
+        let turns: Vec<Vec<Canned>> = trajectory
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(turn, step)| vec![good_reply(&step.call, format, turn)])
+            .collect();
+        Self {
+            task: trajectory.task.clone(),
+            opening: opening.to_owned(),
+            calls: turns.len(),
+            turns,
+            parse_errors: 0,
+            retries: 0,
+        }
+    }
+
     fn record(env: &Env, seed: u64, format: ActionFormat) -> Self {
-        let job = Job { env: env.clone(), seed, difficulty: DIFFICULTY };
+        let job = Job::sampled(env.clone(), seed, DIFFICULTY);
         let (trajectory, _) = codegym_host::run_episode(&job, &mut OraclePolicy::default(), env.limits())
             .expect("oracle episode");
         assert!(trajectory.outcome.is_solved(), "the oracle must solve {} seed {seed}", env.name());
@@ -245,7 +266,8 @@ impl Recorded {
         // that do not (the client backs off).
         turns[1].insert(0, Canned::Status { status: 429, retry_after: Some("0"), message: "rate limited" });
         turns[3].splice(0..0, [Canned::status(500, "overloaded"), Canned::status(503, "restarting")]);
-        Self { task: trajectory.task, turns, calls: calls.len(), parse_errors, retries: 3 }
+        let opening = render_prompt(env.info(), &trajectory.task, format).messages[1].content.clone();
+        Self { task: trajectory.task, opening, turns, calls: calls.len(), parse_errors, retries: 3 }
     }
 }
 
@@ -306,19 +328,19 @@ fn openai_calls(call: &ToolCall, turn: usize) -> Value {
 }
 
 /// Replies for a set of recorded episodes, as a handler for [`Endpoint`].
-struct Script {
+pub(crate) struct Script {
     format: ActionFormat,
     episodes: HashMap<String, Vec<Vec<Canned>>>,
     attempts: Mutex<HashMap<(String, usize), usize>>,
 }
 
 impl Script {
-    fn new(format: ActionFormat, recorded: &[Recorded]) -> Self {
-        let episodes = recorded.iter().map(|r| (r.task.clone(), r.turns.clone())).collect();
+    pub(crate) fn new(format: ActionFormat, recorded: &[Recorded]) -> Self {
+        let episodes = recorded.iter().map(|r| (r.opening.clone(), r.turns.clone())).collect();
         Self { format, episodes, attempts: Mutex::new(HashMap::new()) }
     }
 
-    fn reply(&self, request: &Request) -> Http {
+    pub(crate) fn reply(&self, request: &Request) -> Http {
         if request.authorization.as_deref() != Some(&format!("Bearer {KEY}")) {
             return Http::error(401, "missing or wrong API key");
         }
@@ -327,13 +349,13 @@ impl Script {
             Err(problem) => return Http::error(400, &problem),
         };
         let messages = request.body["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let task = messages[1]["content"].as_str().unwrap_or_default();
+        let opening = messages[1]["content"].as_str().unwrap_or_default();
         let turn = messages.iter().filter(|m| m["role"] == "assistant").count();
         let Some(attempts) = turns.get(turn) else {
             return Http::error(400, "the episode went on after the oracle's last call");
         };
         let mut seen = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        let count = seen.entry((task.to_owned(), turn)).or_default();
+        let count = seen.entry((opening.to_owned(), turn)).or_default();
         let canned = &attempts[(*count).min(attempts.len() - 1)];
         *count += 1;
         canned.to_http(request.bytes)
@@ -355,8 +377,8 @@ impl Script {
         if messages.len() < 2 || messages[0]["role"] != "system" || messages[1]["role"] != "user" {
             return Err("the conversation must open with the system prompt and the task".into());
         }
-        let task = messages[1]["content"].as_str().ok_or("no task")?;
-        let turns = self.episodes.get(task).ok_or("unknown task")?;
+        let opening = messages[1]["content"].as_str().ok_or("no task")?;
+        let turns = self.episodes.get(opening).ok_or("unknown task")?;
         let mut unanswered: Vec<&str> = Vec::new();
         let mut turn = 0;
         for message in &messages[2..] {
@@ -396,7 +418,7 @@ impl Script {
     }
 }
 
-fn host() -> Host {
+pub(crate) fn host() -> Host {
     Host::new(HostConfig {
         cache_dir: Some(shared_cache().to_owned()),
         pool_size: 64,
@@ -428,19 +450,19 @@ fn eval(cli: &Cli, endpoint: &Endpoint, args: &[&str]) -> Output {
     command.output().expect("run codegym eval")
 }
 
-fn json_report(output: &Output) -> Value {
+pub(crate) fn json_report(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
         panic!("stdout is not JSON ({error}); stderr:\n{}", String::from_utf8_lossy(&output.stderr))
     })
 }
 
-fn trajectories(path: &std::path::Path) -> Vec<Trajectory> {
+pub(crate) fn trajectories(path: &std::path::Path) -> Vec<Trajectory> {
     let text = std::fs::read_to_string(path).expect("trajectories");
     text.lines().map(|line| serde_json::from_str(line).expect("a trajectory")).collect()
 }
 
 /// `codegym replay` of `path` in a fresh process: every trajectory identical.
-fn assert_replays(cli: &Cli, path: &std::path::Path, count: usize) {
+pub(crate) fn assert_replays(cli: &Cli, path: &std::path::Path, count: usize) {
     let output = cli.run(&["replay", path.to_str().expect("UTF-8 path"), "--json"]);
     let replay = json_report(&output);
     assert!(output.status.success(), "{replay}");
@@ -546,7 +568,7 @@ fn oracle_replies_solve_every_episode_in_every_format() {
 /// errors included, ending with `Done`'s result.
 fn assert_conversation(trajectory: &Trajectory, format: ActionFormat) {
     let messages = &trajectory.messages;
-    assert_eq!(messages[1].text(), trajectory.task);
+    assert!(messages[1].text().ends_with(&trajectory.task), "{:?}", messages[1]);
     let errors: Vec<&str> = messages
         .iter()
         .filter(|m| m.role != codegym_core::Role::Assistant)

@@ -7,6 +7,7 @@ mod eval;
 mod python;
 mod serve;
 mod synth;
+mod tasks;
 
 use std::io::Write;
 use std::path::Path;

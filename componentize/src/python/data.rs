@@ -68,18 +68,36 @@ pub fn read_configs(path: &Path) -> Result<Vec<String>, DataError> {
     Ok(configs)
 }
 
+/// One row of a CodeGym task file.
+#[derive(Clone, Debug)]
+pub struct NumberedRow {
+    /// The line it is on, from 1.
+    pub line: usize,
+    pub row: TaskRow,
+}
+
+/// The rows of a CodeGym task file (JSONL; blank lines skipped), each checked: JSON of a
+/// row's shape, and an `ability` of `codegym_v1@<file stem>@<config object>`.
+pub fn read_task_rows(path: &Path) -> Result<Vec<NumberedRow>, DataError> {
+    let text = read(path)?;
+    let mut rows = Vec::new();
+    for (line, text) in numbered(&text) {
+        let row = TaskRow::parse(text).map_err(|error| DataError::line(path, line, error.0))?;
+        rows.push(NumberedRow { line, row });
+    }
+    if rows.is_empty() {
+        return Err(DataError::Empty { path: path.to_owned(), want: "one CodeGym task row a line" });
+    }
+    Ok(rows)
+}
+
 /// The configs of CodeGym's task rows (`ability` = `codegym_v1@<file stem>@<config>`), by
 /// environment file stem, in the rows' order.
 pub fn read_instances(path: &Path) -> Result<BTreeMap<String, Vec<String>>, DataError> {
     let mut by_stem: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let text = read(path)?;
-    for (line, text) in numbered(&text) {
-        let row = TaskRow::parse(text).map_err(|error| DataError::line(path, line, error.0))?;
+    for NumberedRow { line, row } in read_task_rows(path)? {
         let (stem, config) = row.ability().map_err(|error| DataError::line(path, line, error.0))?;
         by_stem.entry(stem.to_owned()).or_default().push(config.to_owned());
-    }
-    if by_stem.is_empty() {
-        return Err(DataError::Empty { path: path.to_owned(), want: "one CodeGym task row a line" });
     }
     Ok(by_stem)
 }

@@ -10,7 +10,7 @@ use crate::{Error, imports};
 
 mod data;
 
-pub use data::{DataError, PySource, discover, read_configs, read_instances};
+pub use data::{DataError, NumberedRow, PySource, discover, read_configs, read_instances, read_task_rows};
 
 /// What a Python build runs: the build venv's interpreter, the adapter's build script and
 /// the WIT directory.
@@ -75,6 +75,12 @@ pub fn env_name(source: &Path, explicit: Option<&str>) -> Result<String, NameErr
         };
     }
     let stem = source.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    name_from_stem(&stem).ok_or_else(|| NameError::Underivable(source.display().to_string()))
+}
+
+/// The environment name derived from a file stem (see [`env_name`]), as CodeGym's task rows
+/// name a file (`codegym_v1@<stem>@...`); `None` if it has no letters or digits.
+pub fn name_from_stem(stem: &str) -> Option<String> {
     let mut name = String::with_capacity(stem.len());
     for c in stem.chars() {
         if c.is_ascii_alphanumeric() {
@@ -84,10 +90,7 @@ pub fn env_name(source: &Path, explicit: Option<&str>) -> Result<String, NameErr
         }
     }
     let name = name.trim_end_matches('-');
-    if name.is_empty() {
-        return Err(NameError::Underivable(source.display().to_string()));
-    }
-    Ok(name.to_owned())
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// Whether `name` is a valid environment name (see [`env_name`]).

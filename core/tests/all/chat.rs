@@ -8,7 +8,7 @@ use codegym_core::{
 use expect_test::expect;
 
 fn assistant_calling(calls: Vec<ChatToolCall>) -> ChatMessage {
-    ChatMessage { role: Role::Assistant, content: None, tool_calls: calls, tool_call_id: None }
+    ChatMessage { role: Role::Assistant, content: None, tool_calls: calls, tool_call_id: None, name: None }
 }
 
 #[test]

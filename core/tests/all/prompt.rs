@@ -57,36 +57,67 @@ fn codegym_prompt() {
     check(
         ActionFormat::CodeGym,
         expect![[r#"
-        === System ===
-        You are an agent solving a task in the environment "counter".
-        Count the marbles hidden in a row of boxes.
+            === System ===
 
-        You can act only by calling the tools below, and you see the environment only through their results. Make exactly one tool call per turn, then wait for its result. A result starting with "Error:" means the call was not carried out; fix it and try again. When you know the final answer, call `Done` with it: this ends the episode, and only that answer is scored.
+            Function:
 
-        # Tools
+            def OpenBox(index: int):
+                r"""
 
-        ## OpenBox
-        Returns the number of marbles in box `index` (0-based).
-        Parameters (JSON Schema): {"properties":{"index":{"type":"integer"}},"required":["index"],"type":"object"}
+                Returns the number of marbles in box `index` (0-based).
 
-        ## Observe
-        Returns how many boxes there are.
-        Parameters (JSON Schema): {"properties":{},"type":"object"}
+                Args:
+                    index (int)
 
-        ## Done
-        Submits the total number of marbles and ends the episode.
-        Parameters (JSON Schema): {"properties":{"answer":{"type":"integer"}},"required":["answer"],"type":"object"}
+                """
 
-        # Calling a tool
+            Function:
 
-        Write each call in exactly this form, with the arguments as a JSON object:
-        <|FunctionCallBegin|>[{"name": "ToolName", "parameters": {"arg": "value"}}]<|FunctionCallEnd|>
+            def Observe():
+                r"""
 
-        For example:
-        <|FunctionCallBegin|>[{"name":"OpenBox","parameters":{"index":0}}]<|FunctionCallEnd|>
-        === User ===
-        There are 3 boxes. How many marbles?
-    "#]],
+                Returns how many boxes there are.
+
+                Args:
+                    None
+
+                """
+
+            Function:
+
+            def Done(answer: int):
+                r"""
+
+                Submits the total number of marbles and ends the episode.
+
+                Args:
+                    answer (int)
+
+                """
+
+
+
+            === User ===
+            Work through the question below step by step, keeping to these rules:
+
+            1. Do not write code to answer it: act only by calling the functions provided, at most one function per step.
+            2. After each call, wait for the function's result; never assume what it will return.
+            3. If a function's description leaves you unsure, try the function and correct your later calls by what it returns.
+            4. Wrap each call in `<|FunctionCallBegin|>` and `<|FunctionCallEnd|>`: a JSON list holding one object with two keys, `name` (the function's name) and `parameters` (an object of its arguments).
+            5. When you know the answer, submit it with `Done`: that ends the episode, and only that answer is scored.
+
+            For example:
+            <|FunctionCallBegin|>[{"name":"OpenBox","parameters":{"index":0}}]<|FunctionCallEnd|>
+
+            Also:
+
+            * Think briefly, then call a function: you have many turns, so there is no need to plan every step in advance.
+            * Do not try to answer without calling the functions.
+
+            Question:
+
+            There are 3 boxes. How many marbles?
+        "#]],
     );
 }
 
@@ -170,7 +201,7 @@ fn every_tool_is_named_in_every_format() {
             assert!(prompt.messages[0].content.contains(&tool.name), "{format}: {}", tool.name);
             assert!(text.contains(&tool.description), "{format}: {}", tool.description);
         }
-        assert_eq!(prompt.messages[1].content, "task");
+        assert!(prompt.messages[1].content.ends_with("task"), "{format}");
         assert_eq!(prompt.tools.len(), if format == ActionFormat::OpenAiTools { 3 } else { 0 });
     }
 }
@@ -179,8 +210,9 @@ fn every_tool_is_named_in_every_format() {
 fn the_prompt_example_parses() {
     let info = counter_env();
     for format in ActionFormat::ALL {
-        let system = &render_prompt(&info, "task", format).messages[0].content;
-        let example = system.split("For example:\n").nth(1).unwrap();
+        let prompt = render_prompt(&info, "task", format);
+        let text = prompt.messages.iter().find(|m| m.content.contains("For example:\n")).unwrap();
+        let example = text.content.split("For example:\n").nth(1).unwrap();
         let call = codegym_core::parse_action(example, format).unwrap();
         assert_eq!(call, ToolCall::new("OpenBox", r#"{"index":0}"#), "{format}");
     }
@@ -202,4 +234,36 @@ fn observations_follow_each_format() {
     "#]]
     .assert_debug_eq(&shown);
     assert_eq!(render_observation("x", ActionFormat::OpenAiTools).role, Role::Tool);
+}
+
+/// CodeGym's layout byte for byte: the system message is named `functions`, opens with a
+/// newline and ends with two more; parameters keep their schema's order (not sorted), with
+/// Python types, list item types in `Args:`, defaults as Python literals, and descriptions
+/// on one line; a multi-line tool description is indented line by line.
+#[test]
+fn codegym_layout_keeps_each_signature() {
+    let info = EnvInfo {
+        name: "ranges".into(),
+        version: "0.1.0".into(),
+        description: "".into(),
+        category: "toy".into(),
+        tools: vec![ToolSpec {
+            name: "SumRange".into(),
+            description: "Sum a range of the hidden list.\n\nBoth ends are included.".into(),
+            parameters: r#"{"type":"object","properties":{"start":{"type":"integer","description":"First index,\n    counted from 0."},"end":{"type":["integer","null"]},"weights":{"type":"array","items":{"type":"number"}},"strict":{"type":"boolean","default":false},"tag":{}},"required":["start","end"]}"#
+                .into(),
+        }],
+    };
+    let prompt = render_prompt(&info, "Sum it.", ActionFormat::CodeGym);
+    assert_eq!(prompt.messages[0].name.as_deref(), Some(codegym_core::CODEGYM_SYSTEM_NAME));
+    assert_eq!(prompt.messages[1].name, None);
+    expect![[r#"
+        "\nFunction:\n\ndef SumRange(start: int, end: int, weights: list, strict: bool = False, tag):\n    r\"\"\"\n\n    Sum a range of the hidden list.\n\n    Both ends are included.\n\n    Args:\n        start (int): First index, counted from 0.\n        end (int)\n        weights (list[float])\n        strict (bool)\n        tag\n\n    \"\"\"\n\n\n"
+    "#]]
+    .assert_debug_eq(&prompt.messages[0].content);
+    assert!(prompt.messages[1].content.ends_with("\n\nQuestion:\n\nSum it."));
+    // A prompt as JSON names only the system message.
+    let json = serde_json::to_value(&prompt.messages).unwrap();
+    assert_eq!(json[0]["name"], "functions");
+    assert!(json[1].get("name").is_none());
 }

@@ -28,7 +28,7 @@ fn fresh_load_of(dir: &Path, name: &str) -> Env {
 
 /// The oracle still solves an episode of `env`.
 fn assert_works(env: &Env) {
-    let job = codegym_host::Job { env: env.clone(), seed: 3, difficulty: 50 };
+    let job = codegym_host::Job::sampled(env.clone(), 3, 50);
     let (trajectory, _) =
         codegym_host::run_episode(&job, &mut OraclePolicy::default(), env.limits()).expect("episode");
     assert_eq!(trajectory.outcome, Outcome::Solved);

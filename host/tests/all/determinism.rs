@@ -230,13 +230,13 @@ fn oracle_episodes_replay_byte_for_byte_on_another_host() {
         let env = load(&host, "test-envs", name);
         let elsewhere = load(&other, "test-envs", name);
         for seed in 0..5 {
-            let job = codegym_host::Job { env: env.clone(), seed, difficulty: 0 };
+            let job = codegym_host::Job::sampled(env.clone(), seed, 0);
             let (oracle, _) =
                 codegym_host::run_episode(&job, &mut codegym_host::OraclePolicy::default(), env.limits())
                     .expect("oracle episode");
             assert_eq!(oracle.outcome, codegym_host::Outcome::Solved, "{name} seed {seed}");
             let calls = oracle.steps.iter().map(|step| step.call.clone()).collect();
-            let job = codegym_host::Job { env: elsewhere.clone(), seed, difficulty: 0 };
+            let job = codegym_host::Job::sampled(elsewhere.clone(), seed, 0);
             let (replayed, _) =
                 codegym_host::run_episode(&job, &mut codegym_host::ScriptedPolicy::new(calls), env.limits())
                     .expect("replayed episode");

@@ -65,8 +65,7 @@ fn trajectories_replay_identically() {
     let (host, _cache) = host_with(|_| {});
     let env = load(&host, "envs", "binary-search");
     for policy in [PolicyKind::Oracle, PolicyKind::Random] {
-        let jobs: Vec<_> =
-            (0..8).map(|seed| codegym_host::Job { env: env.clone(), seed, difficulty: 50 }).collect();
+        let jobs: Vec<_> = (0..8).map(|seed| codegym_host::Job::sampled(env.clone(), seed, 50)).collect();
         let options = codegym_host::RolloutOptions { threads: 2, limits: env.limits() };
         let report = codegym_host::rollout(&jobs, &|i| policy.build(i as u64), &options, &|| {});
         assert_eq!(report.trajectories.len(), 8);
@@ -87,7 +86,7 @@ fn trajectories_replay_identically() {
 fn a_scripted_policy_replays_the_oracles_calls() {
     let (host, _cache) = host_with(|_| {});
     let env = load(&host, "envs", "binary-search");
-    let job = codegym_host::Job { env: env.clone(), seed: 11, difficulty: 50 };
+    let job = codegym_host::Job::sampled(env.clone(), 11, 50);
     let (oracle, _) =
         codegym_host::run_episode(&job, &mut codegym_host::OraclePolicy::default(), env.limits())
             .expect("oracle episode");

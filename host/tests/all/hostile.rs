@@ -117,8 +117,7 @@ fn faults_do_not_disturb_concurrent_episodes() {
             }
             faults
         });
-        let jobs: Vec<_> =
-            (0..40).map(|seed| codegym_host::Job { env: honest.clone(), seed, difficulty: 50 }).collect();
+        let jobs: Vec<_> = (0..40).map(|seed| codegym_host::Job::sampled(honest.clone(), seed, 50)).collect();
         let options = codegym_host::RolloutOptions { threads: 1, limits: honest.limits() };
         let report =
             codegym_host::rollout(&jobs, &|_| codegym_host::PolicyKind::Oracle.build(0), &options, &|| {});

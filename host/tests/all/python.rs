@@ -156,7 +156,7 @@ fn a_mixed_rollout_solves_both_lanes_and_replays_exactly() {
     let lane = lane();
     let jobs: Vec<Job> = [&lane.rust, &lane.python]
         .into_iter()
-        .flat_map(|env| (0..6).map(move |seed| Job { env: env.clone(), seed, difficulty: 50 }))
+        .flat_map(|env| (0..6).map(move |seed| Job::sampled(env.clone(), seed, 50)))
         .collect();
     let options = RolloutOptions { threads: 2, limits: lane.python.limits() };
     let report = rollout(&jobs, &|_| PolicyKind::Oracle.build(0), &options, &|| {});
@@ -219,7 +219,7 @@ fn codegym_files_solve_every_config() {
         let mut seen = BTreeSet::new();
         // Seeds pick configs by (101 * seed + difficulty) mod their count, so 0..count picks each.
         for seed in 0..configs as u64 {
-            let job = Job { env: env.clone(), seed, difficulty: 50 };
+            let job = Job::sampled(env.clone(), seed, 50);
             let mut oracle = OraclePolicy::default();
             let (trajectory, _) = run_episode(&job, &mut oracle, env.limits()).expect("episode");
             let last = trajectory.steps.last().map(|s| s.observation.as_str());

@@ -217,7 +217,7 @@ fn codegym_evals_agent_loop_plays_against_the_server() {
     let (base, _stop, _dir) = start();
     let env = crate::rollout::echo_number();
     let jobs: Vec<codegym_host::Job> =
-        (0..3).map(|seed| codegym_host::Job { env: env.clone(), seed, difficulty: 0 }).collect();
+        (0..3).map(|seed| codegym_host::Job::sampled(env.clone(), seed, 0)).collect();
     let options = codegym_host::AgentOptions {
         format: codegym_core::ActionFormat::Hermes,
         sampling: codegym_core::Sampling { temperature: None, max_tokens: Some(4) },
