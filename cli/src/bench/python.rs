@@ -135,7 +135,7 @@ impl Args {
             let t = Instant::now();
             drop(env.start(&config)?);
             starts.push(t.elapsed().as_secs_f64());
-            let job = Job { env: env.clone(), seed: i as u64, difficulty: 50 };
+            let job = Job::sampled(env.clone(), i as u64, 50);
             let (trajectory, _) = run_episode(&job, &mut OraclePolicy::default(), env.limits())?;
             solved += usize::from(trajectory.outcome == Outcome::Solved);
         }
