@@ -154,7 +154,7 @@ impl Runtime {
     ) -> Result<(), Error> {
         let runtime = self.runtime.load(&mut instance.store, wasm).map_err(Error::Instantiate)?;
         let (result, _) = instance.guard(host, limits, limits.fuel_per_step, |store| {
-            runtime.call_load(store, &package.info, &package.spec, &package.code)
+            runtime.call_load(store, &package.info, &package.package.spec, &package.package.code)
         });
         match result {
             Ok(Ok(())) => Ok(()),
@@ -167,21 +167,19 @@ impl Runtime {
 /// What an instance of a package's environment needs: the runtime and the data to load.
 pub(crate) struct Loaded {
     pub(crate) runtime: Arc<Runtime>,
-    /// The `env-info` as the runtime takes it (JSON).
+    /// The package's `env-info` as the runtime takes it (JSON), serialized once.
     info: String,
-    spec: String,
-    code: Vec<u8>,
-    configs: Option<Vec<String>>,
+    package: Box<Package>,
 }
 
 impl Loaded {
     pub(crate) fn new(runtime: Arc<Runtime>, package: Package) -> Self {
         let info = serde_json::to_string(&package.info).expect("an EnvInfo serializes");
-        Self { runtime, info, spec: package.spec, code: package.code, configs: package.configs }
+        Self { runtime, info, package: Box::new(package) }
     }
 
     pub(crate) fn config(&self, seed: u64, difficulty: u32) -> Option<&str> {
-        config_for(self.configs.as_deref()?, seed, difficulty)
+        self.package.config(seed, difficulty)
     }
 }
 
