@@ -34,6 +34,10 @@ pub struct Args {
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     body_limit: usize,
+    /// Most requests one WebSocket may have awaiting replies; past it the socket is not
+    /// read until some are answered.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    ws_max_in_flight: usize,
     /// This server's name among replicas behind a proxy (1 to 16 of a-z, 0-9): session ids
     /// become NAME-<16 hex digits> so the proxy can route each to its replica (see
     /// deploy/README.md). Restart a replica with the same name and --data to resume its
@@ -74,6 +78,7 @@ impl Args {
             max_sessions: self.max_sessions,
             idle_ttl: Duration::from_secs(self.idle_ttl),
             body_limit_bytes: self.body_limit,
+            ws_max_in_flight: self.ws_max_in_flight,
             limits,
             replica: self.replica,
             web_dir: web_dir(self.web),

@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub idle_ttl: Duration,
     /// Largest request body.
     pub body_limit_bytes: usize,
+    /// Most requests of one WebSocket awaiting their replies; past it the socket is not
+    /// read until some are answered, so a client that pipelines without reading cannot grow
+    /// the server's memory without bound.
+    pub ws_max_in_flight: usize,
     /// Default limits for new sessions, and the most a request may ask for.
     pub limits: Limits,
     /// This server's name among several replicas behind a proxy (1 to 16 of `a-z0-9`, see
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
             max_sessions: 4096,
             idle_ttl: Duration::from_secs(3600),
             body_limit_bytes: 1 << 20,
+            ws_max_in_flight: 4096,
             limits: Limits::default(),
             replica: None,
             web_dir: None,

@@ -34,10 +34,6 @@ use crate::api::{self, AppResult, SessionStep};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Most requests of one socket awaiting their replies; past it the socket is not read until
-/// some are answered.
-const MAX_IN_FLIGHT: usize = 4096;
-
 pub(crate) async fn upgrade(
     State(state): State<Arc<AppState>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -95,7 +91,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket) {
                 in_flight -= 1;
                 reply
             }
-            message = socket.recv(), if in_flight < MAX_IN_FLIGHT => {
+            message = socket.recv(), if in_flight < state.config.ws_max_in_flight.max(1) => {
                 let (id, request) = match message {
                     Some(Ok(Message::Text(text))) => parse(text.as_bytes()),
                     Some(Ok(Message::Binary(bytes))) => parse(&bytes),

@@ -44,3 +44,17 @@ fn readme_lists_every_environment() {
     }
     assert!(missing.is_empty(), "README.md's environment table lacks {missing:?}");
 }
+
+/// Every crate in `envs/` is in the native-vs-wasm check (and so a dev-dependency here).
+#[test]
+fn native_vs_wasm_checks_every_environment_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut crates: Vec<String> = std::fs::read_dir(root.join("envs"))
+        .expect("envs/")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().replace('-', "_"))
+        .collect();
+    crates.sort();
+    let mut checked: Vec<&str> = crate::native_vs_wasm::CHECKED.to_vec();
+    checked.sort_unstable();
+    assert_eq!(checked, crates, "tests/integration/native_vs_wasm.rs's every_environment! list");
+}

@@ -5,8 +5,11 @@
 //! bytes), the payload's length (8, little endian), the payload's blake3 (32), then the
 //! payload (wasmtime's serialized component).
 
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use codegym_host::{CacheOutcome, Env, Host, HostConfig, OraclePolicy, Outcome};
 
@@ -271,4 +274,65 @@ fn without_a_cache_dir_nothing_is_cached() {
     let (host, _cache) = host_with(|config| config.cache_dir = None);
     let env = host.load(&component("envs", "binary-search")).expect("load");
     assert_eq!(env.cache_outcome(), &CacheOutcome::Disabled);
+}
+
+/// One compiler per artifact, across processes: while another process (`flock(1)`) holds an
+/// artifact's compile lock, a load waits for it rather than compiling, and then uses the
+/// artifact that process stored. Unlocked, the load would find nothing and compile.
+#[test]
+fn a_load_waits_for_the_process_holding_the_compile_lock_and_uses_its_artifact() {
+    let (host, cache) = host_with(|_| {});
+    host.load(&component("envs", "binary-search")).expect("fill the cache");
+    let artifact = artifact(cache.path());
+    let aside = tempfile::tempdir().expect("temp dir");
+    let saved = aside.path().join("saved.cwasm");
+    std::fs::rename(&artifact, &saved).expect("take the artifact out");
+    let lock = artifact.with_extension("lock");
+
+    // Holds the lock until told to store the artifact (atomically, mode kept), then exits.
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sh", "-c", r#"read _ && cp -p "$0" "$1.tmp" && mv "$1.tmp" "$1""#])
+        .arg(&saved)
+        .arg(&artifact)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let holder_pid = holder.id().to_string();
+    wait_for_flock(|fields| fields.get(4) == Some(&holder_pid.as_str()), "the holder's lock");
+    let inode = std::fs::metadata(&lock).expect("lock file").ino().to_string();
+
+    let dir = cache.path().to_owned();
+    let loader = std::thread::spawn(move || fresh_load(&dir));
+    wait_for_flock(
+        |fields| fields.get(1) == Some(&"->") && inode_of(fields) == inode,
+        "the load to wait on the lock",
+    );
+    assert!(!loader.is_finished(), "the load waits while the lock is held");
+
+    holder.stdin.take().expect("stdin").write_all(b"go\n").expect("tell the holder");
+    assert!(holder.wait().expect("holder").success(), "the holder stored the artifact");
+    let env = loader.join().expect("the load");
+    assert_eq!(env.cache_outcome(), &CacheOutcome::Hit, "the waiting load used the stored artifact");
+    assert_works(&env);
+    assert_eq!(listing(cache.path()), [artifact.file_name().expect("name").to_string_lossy()]);
+}
+
+/// Poll `/proc/locks` (for at most 60 s) until a line's fields satisfy `wanted`.
+fn wait_for_flock(wanted: impl Fn(&[&str]) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let locks = std::fs::read_to_string("/proc/locks").expect("/proc/locks");
+        if locks.lines().any(|line| wanted(&line.split_whitespace().collect::<Vec<_>>())) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{locks}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The inode in a `/proc/locks` line's `MAJOR:MINOR:INODE` field (the one before the range).
+fn inode_of(fields: &[&str]) -> String {
+    let device = fields.iter().rev().nth(2).copied().unwrap_or_default();
+    device.rsplit(':').next().unwrap_or_default().to_owned()
 }

@@ -170,3 +170,115 @@ fn a_python_session_resumes_by_its_package_and_runtime() {
     assert_eq!(server.restored.restored, 0, "{:?}", server.restored);
     assert_eq!(server.restored.dropped.len(), 1, "{:?}", server.restored);
 }
+
+/// A small tmpfs mounted for one test (the tests run as root, as CI does), unmounted on
+/// drop, so a full disk is real: redb's writes fail with ENOSPC.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(bytes: u64) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mounting a tmpfs needs root (CI runs as root)");
+        Self(dir)
+    }
+
+    fn resize(&self, bytes: u64) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(self.0.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success());
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        _ = std::process::Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// On a disk that fills up, every acknowledged step is durable, and once a commit fails
+/// every later write is refused with 503 (a session whose step could not be stored leaves
+/// memory, as it is ahead of the store; reads of the others still answer); after space is
+/// freed, a restart restores exactly what was acknowledged (204 sessions, 10,190 steps on
+/// 2 MiB when written).
+#[test]
+fn a_full_disk_loses_nothing_acknowledged_and_refuses_later_writes() {
+    let disk = Tmpfs::mount(2 << 20);
+    let data = disk.path().join("sessions");
+    let envs = components("envs");
+    // Every session and the calls acknowledged on it, in order.
+    let mut acknowledged: Vec<(String, Vec<String>)> = Vec::new();
+    let refused = {
+        let server = start(&envs, &data);
+        let mut refused = None;
+        'fill: for seed in 0..2_000 {
+            let (status, reply) =
+                server.post("/v1/sessions", &json!({ "env": "binary-search", "seed": seed }));
+            if status != 201 {
+                refused = Some((status, reply));
+                break;
+            }
+            let id = session_id(&reply);
+            acknowledged.push((id.clone(), Vec::new()));
+            for index in 0..50 {
+                let arguments = format!(r#"{{"index": {index}}}"#);
+                let body = json!({ "name": "Get", "arguments": arguments });
+                let (status, reply) = server.post(&format!("/v1/sessions/{id}/step"), &body);
+                if status != 200 {
+                    refused = Some((status, reply));
+                    break 'fill;
+                }
+                acknowledged.last_mut().expect("a session").1.push(arguments);
+            }
+        }
+        let (status, reply) = refused.expect("the disk filled up");
+        assert_eq!(status, 503, "{reply}");
+        assert!(reply["error"].as_str().is_some_and(|e| e.contains("cannot store")), "{reply}");
+
+        // Later writes are refused too, and the refusal says why; reads still answer.
+        let (id, _) = &acknowledged[0];
+        let (status, reply) =
+            server.post(&format!("/v1/sessions/{id}/step"), &json!({ "name": "Length", "arguments": "{}" }));
+        assert_eq!(status, 503, "{reply}");
+        assert_eq!(server.get(&format!("/v1/sessions/{id}")).0, 404, "ahead of the store: dropped");
+        let (status, reply) = server.post("/v1/sessions", &json!({ "env": "binary-search" }));
+        assert_eq!(status, 503, "{reply}");
+        assert_eq!(server.get(&format!("/v1/sessions/{}", acknowledged[1].0)).0, 200);
+        assert_eq!(server.get("/healthz").0, 200);
+        reply
+    };
+    assert!(acknowledged.len() > 2, "{refused}");
+
+    // Restoring needs no space: a restart on the still-full disk has them all back too.
+    assert_eq!(start(&envs, &data).restored.restored, acknowledged.len());
+
+    disk.resize(64 << 20);
+    let server = start(&envs, &data);
+    assert!(server.restored.dropped.is_empty(), "{:?}", server.restored);
+    assert_eq!(server.restored.restored, acknowledged.len(), "every acknowledged session is back");
+    for (id, calls) in &acknowledged {
+        let (status, session) = server.get(&format!("/v1/sessions/{id}"));
+        assert_eq!(status, 200, "{session}");
+        let logged: Vec<&str> = session["log"]["calls"]
+            .as_array()
+            .expect("calls")
+            .iter()
+            .map(|call| call["arguments"].as_str().expect("arguments"))
+            .collect();
+        assert_eq!(logged, *calls, "session {id} holds exactly its acknowledged calls");
+    }
+    // Writable again.
+    let (id, _) = &acknowledged[0];
+    server.step(id, "Length", "{}");
+}

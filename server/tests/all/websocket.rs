@@ -289,3 +289,25 @@ fn steps_over_the_socket_survive_a_restart() {
     let after = result(&receive(&mut socket)).clone();
     assert_eq!((&after["steps"], &after["log"]), (&before["steps"], &before["log"]));
 }
+
+/// Past `ws_max_in_flight` requests awaiting replies, the socket is not read: with a limit
+/// of 1, a quick `get` sent behind a slow `create` (a reset that spins until its fuel runs
+/// out) is answered only after it; with a limit of 2 the `get` overtakes the `create`.
+#[test]
+fn a_socket_at_its_in_flight_limit_is_not_read_until_a_reply_goes_out() {
+    for (limit, expected) in [(1, ["slow", "quick"]), (2, ["quick", "slow"])] {
+        let server = TestServer::start(&components("test-envs"), |config| config.ws_max_in_flight = limit);
+        let mut socket = connect(&server);
+        let spin = json!({ "reset": "spin" }).to_string();
+        send(&mut socket, &json!({ "id": "slow", "op": "create", "env": "hostile", "config": spin }));
+        send(&mut socket, &json!({ "id": "quick", "op": "get", "session_id": "0123456789abcdef" }));
+        let first = receive(&mut socket);
+        let second = receive(&mut socket);
+        let order = [&first["id"], &second["id"]];
+        assert_eq!(order, expected.map(Value::from).each_ref(), "limit {limit}: {first} then {second}");
+        let slow = if first["id"] == "slow" { &first } else { &second };
+        assert_eq!(slow["ok"], false, "the spinning reset is refused: {slow}");
+        let quick = if first["id"] == "quick" { &first } else { &second };
+        assert_eq!(quick["status"], 404, "{quick}");
+    }
+}
