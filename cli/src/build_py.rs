@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use codegym_componentize::python::{self, PySource};
-use codegym_host::{Budget, Host, PACKAGE_EXTENSION, Package, PythonRuntime};
+use codegym_host::{Budget, Host, PACKAGE_EXTENSION, Package, PythonRuntime, prune_runtimes};
 
 use crate::Global;
 
@@ -165,6 +165,7 @@ impl Args {
                 bail!("{}: {reason}", source.path.display());
             }
             outln!("{}", report(source, &outcome).1);
+            prune(&out_dir);
             return Ok(ExitCode::SUCCESS);
         }
         let bar = crate::progress_bar(sources.len(), "files", false);
@@ -201,7 +202,21 @@ impl Args {
                 &runtime.hash()[..16]
             );
         }
+        prune(&out_dir);
         Ok(if refused > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    }
+}
+
+/// Remove the runtimes no package in `dir` names any more, saying so; a failure to is only
+/// a warning (the packages are built).
+fn prune(dir: &Path) {
+    match prune_runtimes(dir) {
+        Ok(removed) => {
+            for path in removed {
+                eprintln!("removed {}: no package here names that runtime", path.display());
+            }
+        }
+        Err(error) => eprintln!("warning: cannot prune old runtimes: {error}"),
     }
 }
 

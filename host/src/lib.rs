@@ -45,7 +45,7 @@ pub use error::{Error, LoadError};
 pub use host::{Host, HostConfig};
 pub use limits::Limits;
 pub use policy::{OraclePolicy, Policy, PolicyKind, RandomPolicy, ScriptedPolicy};
-pub use python::{PACKAGE_EXTENSION, PACKAGE_FORMAT, Package, PythonRuntime, RUNTIMES_DIR};
+pub use python::{PACKAGE_EXTENSION, PACKAGE_FORMAT, Package, PythonRuntime, RUNTIMES_DIR, prune_runtimes};
 pub use registry::Registry;
 pub use replay::{Mismatch, ReplayReport, replay_trajectory};
 pub use rollout::{

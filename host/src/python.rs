@@ -315,3 +315,43 @@ pub(crate) fn read_package(path: &Path) -> Result<(Package, blake3::Hash), LoadE
         Package::parse(&bytes).map_err(|reason| LoadError::Package { path: path.to_owned(), reason })?;
     Ok((package, blake3::hash(&bytes)))
 }
+
+/// Remove the runtimes in `dir`'s [`RUNTIMES_DIR`] that no package in `dir` names (left
+/// behind when every package was rebuilt on a newer runtime; ~27 MB each), and any
+/// half-installed one. Returns what was removed. If a package in `dir` cannot be read, it
+/// might name any of them, so nothing is removed.
+pub fn prune_runtimes(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let runtimes = dir.join(RUNTIMES_DIR);
+    if !runtimes.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut named = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        if path.extension().is_some_and(|ext| ext == PACKAGE_EXTENSION) {
+            match read_package(&path) {
+                Ok((package, _)) => _ = named.insert(package.runtime),
+                Err(_) => return Ok(Vec::new()),
+            }
+        }
+    }
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(&runtimes).map_err(io(&runtimes))? {
+        let path = entry.map_err(io(&runtimes))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let stale = match name.strip_suffix(".wasm") {
+            Some(hash) => !named.contains(hash),
+            None => name.ends_with(".wasm.partial"),
+        };
+        if stale {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}

@@ -197,7 +197,7 @@ fn codegym_fixtures() -> (std::path::PathBuf, Vec<(String, String)>) {
 
 /// A directory in CodeGym's own style builds in one command: a line per file (built, or
 /// refused with the reason), a summary, resumable (an unchanged file is not rebuilt), and
-/// every package solves its configs.
+/// every package solves its configs; runtimes no package names any more are removed.
 #[test]
 fn build_py_builds_a_directory_resumably() {
     let cli = Cli::new();
@@ -226,9 +226,21 @@ fn build_py_builds_a_directory_resumably() {
     let mut source = std::fs::read_to_string(&touched).expect("read");
     source.push_str("\n# changed\n");
     std::fs::write(&touched, source).expect("write");
+    let runtimes = out.join("runtimes");
+    let [stale, partial] = [format!("{}.wasm", "0".repeat(64)), format!("{}.wasm.partial", "1".repeat(64))];
+    for name in [&stale, &partial] {
+        std::fs::write(runtimes.join(name), b"an older runtime").expect("plant");
+    }
     let second = cli.run(&["build-py", &path(&input), "--out", &path(&out)]);
     let text = stdout(&second);
     assert!(second.status.success(), "{text}");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains(&format!("{stale}: no package here names that runtime")), "{stderr}");
+    let left: Vec<String> = std::fs::read_dir(&runtimes)
+        .expect("runtimes")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 1, "only the runtime the packages name is kept: {left:?}");
     assert!(text.contains(&format!("1 built, {} up to date, 0 refused", files.len() - 1)), "{text}");
 
     let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
