@@ -23,7 +23,7 @@ pub struct Args {
     /// trajectory records the row's index and `extra_info`.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["envs", "episodes", "seed", "difficulty"])]
     tasks: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "oracle")]
+    #[arg(long, default_value = "oracle", value_parser = policy_kind())]
     policy: PolicyKind,
     /// Episodes per environment (seeds `seed..seed+episodes`).
     #[arg(long, default_value_t = 10)]
@@ -121,4 +121,17 @@ fn print_report(report: &RolloutReport) -> Result<()> {
         report.elapsed_secs,
     );
     Ok(())
+}
+
+/// `--policy`'s parser: the host's built-in policies, listed in `--help`.
+fn policy_kind() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
+    use clap::builder::{PossibleValue, TypedValueParser};
+    let about = |name| match name {
+        "oracle" => "The environment's own oracle, run in a separate instance",
+        _ => "Uniformly random tools with arguments drawn from their JSON Schemas",
+    };
+    clap::builder::PossibleValuesParser::new(
+        PolicyKind::NAMES.map(|name| PossibleValue::new(name).help(about(name))),
+    )
+    .map(|name| name.parse::<PolicyKind>().expect("one of PolicyKind::NAMES"))
 }

@@ -15,8 +15,8 @@ pub trait Policy: Send {
     fn next(&mut self, last_observation: &str) -> Option<ToolCall>;
 }
 
-/// The built-in policies, by name (for the CLI).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+/// The built-in policies, by name (`"oracle"`, `"random"`: [`PolicyKind::NAMES`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// The environment's own oracle, run in a separate instance.
@@ -26,11 +26,26 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
+    /// Every built-in policy's name, as [`FromStr`](std::str::FromStr) takes it.
+    pub const NAMES: [&str; 2] = ["oracle", "random"];
+
     /// A policy for one episode; `seed` makes random policies reproducible.
     pub fn build(self, seed: u64) -> Box<dyn Policy> {
         match self {
             PolicyKind::Oracle => Box::new(OraclePolicy::default()),
             PolicyKind::Random => Box::new(RandomPolicy::new(seed)),
+        }
+    }
+}
+
+impl std::str::FromStr for PolicyKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "oracle" => Ok(Self::Oracle),
+            "random" => Ok(Self::Random),
+            other => Err(format!("no built-in policy {other:?} (one of: {})", Self::NAMES.join(", "))),
         }
     }
 }
