@@ -80,10 +80,6 @@ pub struct Args {
     /// Keep environments the base model solves at most this share of.
     #[arg(long, default_value_t = 0.25)]
     filter_max_solved: f64,
-    /// The venv with componentize-py (for a Python file built as a component of its own).
-    /// Default: $CODEGYM_PY_VENV, else the workspace's target/py-build-venv.
-    #[arg(long, value_name = "DIR")]
-    py_venv: Option<PathBuf>,
     /// The shared Python runtime `--lang python` prepares attempts on. Default:
     /// $CODEGYM_PY_RUNTIME, else the workspace's target/py-runtime/python-runtime.wasm.
     #[arg(long, value_name = "FILE.wasm")]
@@ -101,15 +97,9 @@ impl Args {
         }
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let workspace = workspace.canonicalize().unwrap_or(workspace);
-        let python_venv = self
-            .py_venv
-            .clone()
-            .or_else(|| std::env::var_os("CODEGYM_PY_VENV").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| workspace.join("target/py-build-venv"));
         let toolchain = Toolchain {
             target_dir: workspace.join("target"),
             workspace,
-            python_venv,
             python_runtime: self.py_runtime.clone().unwrap_or_else(crate::build_py::default_runtime_file),
             limits: BuildLimits {
                 timeout: Duration::from_secs(self.build_timeout.max(1)),

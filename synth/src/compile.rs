@@ -7,15 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use codegym_componentize::python;
-
-/// Limits on one build (cargo or componentize-py and everything they start).
+/// Limits on one build (cargo and everything it starts).
 #[derive(Clone, Copy, Debug)]
 pub struct BuildLimits {
     /// Wall clock for the whole build; then the process group is killed.
     pub timeout: Duration,
     /// Private writable memory of each process (RLIMIT_DATA: heap and anonymous mappings).
-    /// Not the address space: componentize-py's wasmtime reserves gigabytes it never uses.
+    /// Not the address space: rustc and wasmtime reserve far more than they ever touch.
     pub memory_bytes: u64,
 }
 
@@ -42,8 +40,6 @@ pub struct Toolchain {
     pub workspace: PathBuf,
     /// The shared target directory, so a generated crate reuses the built dependencies.
     pub target_dir: PathBuf,
-    /// The venv with componentize-py, for a Python file built as a component of its own.
-    pub python_venv: PathBuf,
     /// The shared Python runtime, which the Python lane's attempts are prepared on.
     pub python_runtime: PathBuf,
     pub limits: BuildLimits,
@@ -210,22 +206,6 @@ schemars = {{ version = "1.2", default-features = false, features = ["derive", "
             profile = section(&root, "[profile.wasm]").unwrap_or("[profile.wasm]\ninherits = \"release\"\n"),
         ))
     }
-
-    /// Build the Python environment file `source` into a component of its own, `out`, with
-    /// componentize-py under the build limits (the Python lane itself prepares a package on
-    /// the shared runtime instead: see [`Toolchain::python_runtime`]).
-    pub fn build_python(&self, name: &str, source: &Path, out: &Path) -> Result<Vec<u8>, BuildFailure> {
-        let tools = python::Toolchain::in_workspace(&self.workspace, &self.python_venv);
-        if !tools.python.is_file() {
-            return Err(BuildFailure::Fatal(format!(
-                "{} is missing: run `cargo xtask setup` (it installs componentize-py)",
-                tools.python.display()
-            )));
-        }
-        let dir = source.parent().unwrap_or(Path::new("."));
-        self.run(&tools.command_line(source, name, out, None), dir, &[])?;
-        std::fs::read(out).map_err(|e| BuildFailure::Fatal(format!("reading {}: {e}", out.display())))
-    }
 }
 
 fn cargo() -> OsString {
@@ -273,7 +253,66 @@ fn compiler_errors(stderr: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::section;
+    use std::ffi::OsString;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::{BuildFailure, BuildLimits, Toolchain, section};
+
+    /// `script` run by `sh` as a build, under `limits`.
+    fn build(dir: &Path, script: &str, limits: BuildLimits) -> BuildFailure {
+        let toolchain = Toolchain {
+            workspace: dir.to_owned(),
+            target_dir: dir.join("target"),
+            python_runtime: dir.join("python-runtime.wasm"),
+            limits,
+        };
+        let line: Vec<OsString> = ["sh", "-c", script].map(OsString::from).into();
+        toolchain.run(&line, dir, &[]).expect_err("the stand-in build fails")
+    }
+
+    #[test]
+    fn a_build_past_its_time_limit_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let marker = dir.path().join("child-survived");
+        // The child outlives the script unless the whole process group is killed.
+        let script = format!("(sleep 3; touch {}) & sleep 30", marker.display());
+        let limits = BuildLimits { timeout: Duration::from_secs(1), ..BuildLimits::default() };
+        let failure = build(dir.path(), &script, limits);
+        assert!(
+            matches!(&failure, BuildFailure::Fatal(reason) if reason.contains("time limit of 1 s")),
+            "{failure:?}"
+        );
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!marker.exists(), "a process of the build outlived the time limit");
+    }
+
+    #[test]
+    fn a_build_past_its_memory_limit_fails_as_such() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let limits = BuildLimits { memory_bytes: 256 << 20, ..BuildLimits::default() };
+        let failure = build(dir.path(), "exec python3 -c 'block = bytearray(1 << 30)'", limits);
+        assert!(
+            matches!(&failure, BuildFailure::Fatal(reason) if reason.contains("memory limit of 256 MiB")),
+            "{failure:?}"
+        );
+    }
+
+    #[test]
+    fn a_build_sees_only_the_variables_it_needs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // cargo sets CARGO_MANIFEST_DIR for this test process; a key would be there the same way.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let failure = build(dir.path(), "env >&2; exit 1", BuildLimits::default());
+        let BuildFailure::Errors(printed) = failure else { panic!("{failure:?}") };
+        let names: Vec<&str> =
+            printed.lines().filter_map(|line| line.split_once('=').map(|(k, _)| k)).collect();
+        assert!(names.contains(&"PATH"), "{printed}");
+        assert!(!names.contains(&"CARGO_MANIFEST_DIR"), "{printed}");
+        let allowed =
+            ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR", "PWD", "SHLVL", "_"];
+        assert!(names.iter().all(|name| allowed.contains(name)), "{names:?}");
+    }
 
     #[test]
     fn locked_packages_are_read_by_name_and_version() {

@@ -615,7 +615,6 @@ fn the_allowed_crates_are_the_manifests_dependencies() {
     let toolchain = crate::Toolchain {
         workspace: workspace().to_owned(),
         target_dir: workspace().join("target"),
-        python_venv: workspace().join("target/py-build-venv"),
         python_runtime: workspace().join("target/py-runtime/python-runtime.wasm"),
         limits: crate::BuildLimits::default(),
     };

@@ -2,7 +2,6 @@
 //! stages that need no compiler. The compile, check, verify and filter stages run end to
 //! end in `cli/tests/all/synth.rs`, against real builds.
 
-mod limits;
 mod pipeline;
 mod problems;
 

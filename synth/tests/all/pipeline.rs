@@ -54,7 +54,6 @@ fn synth(out: &std::path::Path, lang: Lang, k: usize) -> Synth {
     Synth {
         toolchain: Toolchain {
             target_dir: root.join("target"),
-            python_venv: root.join("target/py-build-venv"),
             python_runtime: root.join("target/py-runtime/python-runtime.wasm"),
             workspace: root,
             limits: BuildLimits::default(),
