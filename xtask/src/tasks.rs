@@ -3,7 +3,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{components, python, setup, web};
+use crate::{components, python, python_package, setup, web};
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -31,9 +31,9 @@ Tasks:
                the test components and runs only its Chromium tests (as `test` does; it
                builds nothing else: run build-envs and build the CLI first)
   setup        install what the tests need and is not Rust: Debian nginx and chromium, a
-               Python venv with the client (target/venv), a venv with componentize-py
-               (target/py-build-venv), the playground's npm packages (web/node_modules);
-               idempotent, offline once done
+               venv for the `codegym` Python package (target/venv: maturin, httpx, ray, pytest),
+               a venv with componentize-py (target/py-build-venv), the playground's npm
+               packages (web/node_modules); idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
   help         this text
@@ -172,6 +172,7 @@ fn codegym(root: &Path) -> Command {
 /// libtorch (installed by `cargo xtask setup`, which the demo does not need) and is built and
 /// tested on its own. One selection means one feature set, so all of them share one build of
 /// wasmtime (`cargo build -p codegym-cli` alone could resolve fewer features and rebuild).
+/// Everything but xtask and the trainer (libtorch, after setup).
 const CORE_PACKAGES: [&str; 5] = ["--workspace", "--exclude", "xtask", "--exclude", "codegym-trainer"];
 
 /// The trainer package, built and tested after [`CORE_PACKAGES`].
@@ -218,7 +219,12 @@ fn test(root: &Path) -> Result<()> {
     setup::setup(root)?;
     build_envs(root, &[])?;
     // `--profile dev`: the same artifacts as `cargo build`/`cargo run` (the CLI, the demo),
-    // so wasmtime is compiled once per checkout, not once per profile.
+    // so wasmtime is compiled once per checkout, not once per profile. `build --all-targets`
+    // first: the units `test` runs plus the Python package's cdylib (which has no tests of
+    // its own in Rust), with the same features, so it costs no second build of the host.
+    run_command(
+        cargo().current_dir(root).args(["build", "--profile", "dev", "--all-targets"]).args(CORE_PACKAGES),
+    )?;
     run_command(cargo().current_dir(root).args(["test", "--profile", "dev"]).args(CORE_PACKAGES))?;
     // The trainer after the rest: it needs setup's libtorch.
     run_command(cargo().current_dir(root).args(["test", "--profile", "dev"]).args(TRAINER_PACKAGE))?;
@@ -255,22 +261,22 @@ fn web_tests(root: &Path) -> Result<()> {
     web::test(root, &root.join("target/debug/codegym"), &cache)
 }
 
-/// The Python client's pytest suite, against the `codegym` binary `cargo test` just built.
+/// The Python package's pytest suite, on the package as `cargo build` just made it (see
+/// [`python_package::develop`]), against the same components and compile cache (and the `codegym`
+/// binary, for the HTTP client's tests).
 fn python_tests(root: &Path) -> Result<()> {
-    let tests = root.join("clients/python/tests");
-    if !tests.is_dir() {
-        return Ok(());
-    }
+    python_package::develop(root, &setup::PY_TEST_VENV)?;
     run_command(
-        Command::new(setup::venv_python(root))
-            .current_dir(root.join("clients/python"))
+        Command::new(setup::PY_TEST_VENV.python(root))
+            .current_dir(root.join(python_package::DIR))
             .args(["-m", "pytest", "-q", "tests"])
             .env("CODEGYM_BIN", root.join("target/debug/codegym"))
             .env("CODEGYM_ENVS", root.join("target/envs"))
+            .env("CODEGYM_TEST_ENVS", root.join("target/test-envs"))
             // The cache the Rust tests just filled: nothing is compiled twice.
             .env("CODEGYM_CACHE", root.join("target/test-cache")),
     )
-    .context("the Python client's tests failed")
+    .context("the Python package's tests failed")
 }
 
 /// The Python adapter's own tests, natively, with the build venv's Python.

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from .errors import APIStatusError, CodeGymError, error_for_status
+from ..errors import APIStatusError, CodeGymError, error_for_status
 
 __all__ = [
     "Action",

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from codegym_client import (
+from codegym import (
     REPLICA_HEADER,
     AsyncClient,
     BadRequestError,
@@ -24,7 +24,7 @@ from codegym_client import (
     group_by_replica,
     replica_of,
 )
-from codegym_client._core import step_body
+from codegym.client._core import step_body
 
 A1, A2 = "a-0000000000000001", "a-0000000000000002"
 B1 = "replica7-00000000000000b1"

@@ -11,7 +11,7 @@ import httpx
 
 from . import _core
 from ._core import Action, SessionState, StepResult
-from .errors import CodeGymError, NotFoundError, TransportError
+from ..errors import CodeGymError, NotFoundError, TransportError
 
 __all__ = ["AsyncClient", "AsyncSession"]
 
@@ -22,10 +22,10 @@ AsyncStepItem = tuple[Union[str, "AsyncSession"], Action]
 
 class AsyncClient:
     """An asyncio connection to a ``codegym serve`` server: the calls of
-    :class:`codegym_client.Client` as coroutines, plus the batch calls :meth:`make_many` and
+    :class:`codegym.Client` as coroutines, plus the batch calls :meth:`make_many` and
     :meth:`step_many` for RL rollout loops.
 
-    Args are those of :class:`codegym_client.Client`. Use it as an async context manager,
+    Args are those of :class:`codegym.Client`. Use it as an async context manager,
     or ``await client.aclose()``.
     """
 
@@ -106,7 +106,7 @@ class AsyncClient:
         return dict(await self._call("GET", "/healthz"))
 
     async def envs(self) -> list[dict[str, Any]]:
-        """Every environment in short (see :meth:`codegym_client.Client.envs`)."""
+        """Every environment in short (see :meth:`codegym.Client.envs`)."""
         return list(await self._call("GET", "/v1/envs"))
 
     async def env_info(self, name: str) -> dict[str, Any]:
@@ -132,7 +132,7 @@ class AsyncClient:
         config: Any = None,
         limits: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """``POST /v1/sessions`` (see :meth:`codegym_client.Client.create_session`)."""
+        """``POST /v1/sessions`` (see :meth:`codegym.Client.create_session`)."""
         body = _core.create_body(env, seed, difficulty, config, limits)
         return dict(await self._call("POST", "/v1/sessions", json=body))
 
@@ -273,7 +273,7 @@ class AsyncClient:
         limits: Mapping[str, Any] | None = None,
         format: str | None = None,
     ) -> AsyncSession:
-        """Start a session of ``env`` (see :meth:`codegym_client.Client.make`)."""
+        """Start a session of ``env`` (see :meth:`codegym.Client.make`)."""
         session = AsyncSession(
             self,
             env,
@@ -291,7 +291,7 @@ class AsyncClient:
 
 class AsyncSession(SessionState):
     """One environment session with coroutine ``reset()`` / ``step()``; see
-    :class:`codegym_client.Session`. An async context manager that deletes the session."""
+    :class:`codegym.Session`. An async context manager that deletes the session."""
 
     def __init__(
         self,
@@ -316,7 +316,7 @@ class AsyncSession(SessionState):
         limits: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """Start a new episode: ``(observation, info)`` (see :meth:`codegym_client.Session.reset`)."""
+        """Start a new episode: ``(observation, info)`` (see :meth:`codegym.Session.reset`)."""
         if self._reset_plan(seed, difficulty, config, limits, options):
             return self._reset_reply()
         if self.id is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from codegym_client import Client
+from codegym import Client
 
 ROOT = Path(__file__).resolve().parents[3]
 STARTUP_SECONDS = 30.0

@@ -1,7 +1,17 @@
-"""Errors raised (or, from batch calls, returned) by the client.
+"""Every error the package raises is a :class:`CodeGymError`.
 
-Every error is a :class:`CodeGymError`. One the server answered carries its HTTP status and
-the message of its JSON body ``{"error": "..."}``::
+In-process (``codegym.make``, ``make_vec``, ...), with the host's own messages::
+
+    CodeGymError                  the host could not do it (e.g. a component failed to load)
+    ├── UnknownEnvError          no environment of that name (also a ``LookupError``)
+    ├── InvalidActionError       not {"name", "arguments"} nor {"text", "format"} (a ``ValueError``)
+    └── EpisodeError             an episode could not start or fork, or none was started
+
+A fault inside an environment (fuel, memory, time, a trap) is never an exception: it is an
+outcome in the step's ``info``, the call rolled back.
+
+From the HTTP client (``codegym.Client``, batch calls return them). One the server answered
+carries its HTTP status and the message of its JSON body ``{"error": "..."}``::
 
     CodeGymError
     ├── TransportError          no reply: connection refused or reset, timeout
@@ -19,6 +29,9 @@ from typing import Any
 
 __all__ = [
     "CodeGymError",
+    "UnknownEnvError",
+    "InvalidActionError",
+    "EpisodeError",
     "TransportError",
     "APIStatusError",
     "BadRequestError",
@@ -31,7 +44,7 @@ __all__ = [
 
 
 class CodeGymError(Exception):
-    """Base of every error from the client.
+    """Base of every error of the package.
 
     Attributes:
         message: what went wrong (the server's own message when it answered).
@@ -56,6 +69,18 @@ class CodeGymError(Exception):
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(status={self.status!r}, message={self.message!r}, session_id={self.session_id!r})"
+
+
+class UnknownEnvError(CodeGymError, LookupError):
+    """No environment of that name in the environment directory."""
+
+
+class InvalidActionError(CodeGymError, ValueError):
+    """An action that is neither ``{"name", "arguments"}`` nor ``{"text", "format"}``."""
+
+
+class EpisodeError(CodeGymError):
+    """An episode could not start (a bad config, a faulting reset) or fork, or none was started."""
 
 
 class TransportError(CodeGymError):

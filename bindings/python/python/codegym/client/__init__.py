@@ -1,8 +1,8 @@
-"""Python client for the CodeGym-rs rollout server (``codegym serve``).
+"""The client of the CodeGym-rs rollout server (``codegym serve``), as ``codegym.Client``.
 
 Blocking, Gymnasium-style::
 
-    from codegym_client import Client
+    from codegym import Client
 
     with Client("http://127.0.0.1:8000") as client:
         with client.make("binary-search", seed=1) as env:
@@ -21,7 +21,7 @@ Asyncio, with batches for rollout workers::
 from ._async import AsyncClient, AsyncSession
 from ._core import REPLICA_HEADER, Action, StepResult, group_by_replica, replica_of
 from ._sync import Client, Session
-from .errors import (
+from ..errors import (
     APIStatusError,
     BadRequestError,
     CodeGymError,
@@ -31,8 +31,6 @@ from .errors import (
     TransportError,
     UnavailableError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Client",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codegym_client import (
+from codegym import (
     BadRequestError,
     Client,
     CodeGymError,

@@ -11,7 +11,7 @@ import httpx
 
 from . import _core
 from ._core import Action, SessionState, StepResult
-from .errors import CodeGymError, NotFoundError, TransportError
+from ..errors import CodeGymError, NotFoundError, TransportError
 
 __all__ = ["Client", "Session"]
 
@@ -183,7 +183,7 @@ class Client:
         :class:`StepResult` or the :class:`CodeGymError` of that item (never raised).
 
         Items are grouped by the replica their session id names (see
-        :func:`codegym_client.replica_of`); each group is sent with its
+        :func:`codegym.replica_of`); each group is sent with its
         ``X-CodeGym-Replica`` header, in requests of at most ``batch_size`` items, in order.
         A session may appear more than once; its steps run in item order.
         """

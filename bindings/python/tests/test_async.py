@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from codegym_client import REPLICA_HEADER, AsyncClient, AsyncSession, NotFoundError, StepResult, replica_of
+from codegym import REPLICA_HEADER, AsyncClient, AsyncSession, NotFoundError, StepResult, replica_of
 
 from .conftest import start_server
 from .helpers import binary_search, parse_task
