@@ -19,6 +19,7 @@ mod error;
 mod metrics;
 mod offload;
 mod openapi;
+mod openenv;
 mod routes;
 mod site;
 mod state;

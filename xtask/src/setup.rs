@@ -58,6 +58,15 @@ pub const DATA_VENV: PinnedVenv = PinnedVenv {
     purpose: "the model weights and problems the tests use",
 };
 
+/// The released OpenEnv package (`openenv-core`, with its CLI's `openenv validate`) and
+/// pytest, for the tests of the server's OpenEnv protocol (`server/tests/openenv`) against
+/// the real clients. 0.3.0 is the newest release that installs on Python 3.11.
+pub const OPENENV_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/openenv-venv",
+    installs: &[&["openenv-core==0.3.0", "pytest==9.2.0"]],
+    purpose: "the OpenEnv protocol's tests",
+};
+
 impl PinnedVenv {
     pub fn python(&self, root: &Path) -> PathBuf {
         root.join(self.dir).join("bin/python")
@@ -111,7 +120,7 @@ pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
     ensure_python_venv(root)?;
-    for venv in [PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV] {
+    for venv in [PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV, OPENENV_VENV] {
         venv.ensure(root)?;
     }
     link_libtorch(root)?;
