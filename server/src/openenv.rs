@@ -631,8 +631,8 @@ fn fields<T: DeserializeOwned>(value: Value) -> Result<T, String> {
 }
 
 /// `GET /openenv/{name}/ws`. An unknown environment is a 404 for a plain request; an
-/// upgrade is accepted and told with a `FACTORY_ERROR` before the socket is closed, as
-/// OpenEnv tells a failed environment factory.
+/// upgrade is accepted, and every message on it answered with a `FACTORY_ERROR` (OpenEnv's
+/// code for an environment that cannot be made) until the client closes it.
 pub(crate) async fn upgrade(
     State(state): Shared,
     Path(name): Path<String>,
@@ -653,11 +653,31 @@ pub(crate) async fn upgrade(
     }
 }
 
+/// Answer each message with the reason there is no environment, until the client closes.
 async fn refuse(mut socket: WebSocket, name: &str, error: ApiError) {
     let mut reply = WsError::new(Code::FactoryError, error.message);
     reply.extra = Some(json!({ "factory_name": name }));
-    _ = socket.send(Message::Text(reply.reply().to_string().into())).await;
+    let reply = reply.reply().to_string();
+    loop {
+        let closing = match socket.recv().await {
+            Some(Ok(Message::Text(text))) => is_close(text.as_bytes()),
+            Some(Ok(Message::Binary(bytes))) => is_close(&bytes),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+        };
+        if closing {
+            break;
+        }
+        if socket.send(Message::Text(reply.clone().into())).await.is_err() {
+            return;
+        }
+    }
     _ = socket.send(Message::Close(None)).await;
+}
+
+/// Whether a message is OpenEnv's `{"type": "close"}`.
+fn is_close(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(bytes).is_ok_and(|message| message["type"] == "close")
 }
 
 /// One socket's episode.

@@ -331,9 +331,11 @@ fn an_unknown_environment_is_a_404_over_http_and_a_factory_error_over_the_socket
         "{body}"
     );
     let mut socket = connect(&server, "no-such-env");
-    let refused = receive(&mut socket);
-    let data = error(&refused, "FACTORY_ERROR");
-    assert_eq!(data["factory_name"], "no-such-env");
+    for message in [json!({ "type": "reset" }), json!({ "type": "state" }), json!("not even an object")] {
+        let refused = exchange(&mut socket, &message);
+        assert_eq!(error(&refused, "FACTORY_ERROR")["factory_name"], "no-such-env", "{refused}");
+    }
+    socket.send(Message::text(json!({ "type": "close" }).to_string())).expect("send");
     assert!(closes(&mut socket));
     // A plain GET of the socket's path is no upgrade.
     assert_eq!(server.get("/openenv/binary-search/ws").0, 400);
