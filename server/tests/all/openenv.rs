@@ -110,29 +110,7 @@ fn the_oracle_solves_binary_search_over_the_socket_and_close_deletes_the_session
     let v1 = server.create(json!({ "env": "binary-search", "seed": 7, "difficulty": 40 }));
     assert_eq!(v1["task"], task);
 
-    let env = load("envs", "binary-search");
-    let mut oracle = OraclePolicy::default();
-    oracle.start(&env, &task).expect("oracle");
-    let mut last = String::new();
-    let mut steps = 0;
-    let finished = loop {
-        assert!(steps < 300, "the oracle ends within 300 steps");
-        let call = oracle.next(&last).expect("the oracle ends with Done");
-        let arguments: Value = serde_json::from_str(&call.arguments).expect("JSON arguments");
-        let reply = exchange(
-            &mut socket,
-            &json!({ "type": "step", "data": { "name": call.name, "arguments": arguments } }),
-        );
-        let data = observation(&reply).clone();
-        steps += 1;
-        assert_eq!(data["observation"]["tool_name"], call.name.as_str(), "{data}");
-        assert_eq!(data["observation"]["steps"], steps, "{data}");
-        assert_eq!(data["observation"]["result"]["data"], data["observation"]["text"], "{data}");
-        if data["done"] == true {
-            break data;
-        }
-        last = data["observation"]["text"].as_str().expect("text").to_owned();
-    };
+    let (finished, steps) = play_oracle(&mut socket, "binary-search", &task);
     assert_eq!(finished["reward"], 1.0, "{finished}");
     assert_eq!(finished["observation"]["outcome"], json!({ "kind": "solved" }), "{finished}");
 
@@ -152,6 +130,44 @@ fn the_oracle_solves_binary_search_over_the_socket_and_close_deletes_the_session
     socket.send(Message::text(json!({ "type": "close" }).to_string())).expect("send");
     assert!(closes(&mut socket), "the server closes the socket after `close`");
     assert_eq!(server.get(&format!("/v1/sessions/{session}")).0, 404);
+}
+
+/// Step the socket's episode with the oracle's calls until it is done; returns the last
+/// step's `data` and the number of steps.
+fn play_oracle(socket: &mut Socket, env: &str, task: &str) -> (Value, usize) {
+    let env = load("envs", env);
+    let mut oracle = OraclePolicy::default();
+    oracle.start(&env, task).expect("oracle");
+    let mut last = String::new();
+    for steps in 1..=300 {
+        let call = oracle.next(&last).expect("the oracle ends with Done");
+        let arguments: Value = serde_json::from_str(&call.arguments).expect("JSON arguments");
+        let reply = exchange(
+            socket,
+            &json!({ "type": "step", "data": { "name": call.name, "arguments": arguments } }),
+        );
+        let data = observation(&reply).clone();
+        assert_eq!(data["observation"]["tool_name"], call.name.as_str(), "{data}");
+        assert_eq!(data["observation"]["steps"], steps, "{data}");
+        assert_eq!(data["observation"]["result"]["data"], data["observation"]["text"], "{data}");
+        if data["done"] == true {
+            return (data, steps);
+        }
+        last = data["observation"]["text"].as_str().expect("text").to_owned();
+    }
+    panic!("the oracle did not finish in 300 steps");
+}
+
+#[test]
+fn a_python_lane_environment_is_served_alike() {
+    let server = TestServer::envs();
+    let mut socket = connect(&server, "house-robber");
+    let reset = exchange(&mut socket, &json!({ "type": "reset", "data": { "seed": 2 } }));
+    let task = observation(&reset)["observation"]["text"].as_str().expect("task").to_owned();
+    let (finished, _) = play_oracle(&mut socket, "house-robber", &task);
+    assert_eq!((&finished["reward"], &finished["done"]), (&json!(1.0), &json!(true)), "{finished}");
+    let (status, metadata) = server.get("/openenv/house-robber/metadata");
+    assert_eq!((status, &metadata["name"]), (200, &json!("house-robber")), "{metadata}");
 }
 
 #[test]
