@@ -435,3 +435,29 @@ fn the_http_endpoints_answer_as_openenv_validate_expects() {
     assert_eq!(mcp(&json!({ "jsonrpc": "2.0", "id": 8, "method": "nope" }))["error"]["code"], -32601);
     assert_eq!(mcp(&json!({ "jsonrpc": "1.0", "id": 9, "method": "tools/list" }))["error"]["code"], -32600);
 }
+
+/// Lock-step steps over one OpenEnv socket (as OpenEnv's clients step), printed, never
+/// asserted: run with `--nocapture` to see it.
+#[test]
+fn lock_step_latency_over_one_socket_is_reported() {
+    const STEPS: usize = 2000;
+    let server = TestServer::envs();
+    let mut socket = connect(&server, "binary-search");
+    let limits = json!({ "max_steps": 100_000 });
+    let reset = exchange(&mut socket, &json!({ "type": "reset", "data": { "limits": limits } }));
+    assert_eq!(observation(&reset)["done"], false);
+    let step = json!({ "type": "step", "data": { "name": "Observe" } }).to_string();
+    let mut latencies = Vec::with_capacity(STEPS);
+    for _ in 0..STEPS {
+        let start = std::time::Instant::now();
+        socket.send(Message::text(step.clone())).expect("send");
+        let reply = receive(&mut socket);
+        latencies.push(start.elapsed());
+        assert_eq!(reply["type"], "observation", "{reply}");
+    }
+    latencies.sort();
+    let total: Duration = latencies.iter().sum();
+    let rate = STEPS as f64 / total.as_secs_f64();
+    let (p50, p99) = (latencies[STEPS / 2], latencies[STEPS * 99 / 100]);
+    println!("OpenEnv socket, lock-step: {rate:.0} steps/s, p50 {p50:?}, p99 {p99:?}");
+}
