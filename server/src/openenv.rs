@@ -395,117 +395,125 @@ enum RpcScope<'a> {
     Socket(Option<&'a str>),
 }
 
-/// Answer one JSON-RPC request for environment `info`.
-async fn rpc(state: &Arc<AppState>, info: &EnvInfo, request: RpcRequest, scope: RpcScope<'_>) -> Value {
-    let id = &request.id;
-    let params = request.params.unwrap_or_default();
-    let session_param = params.get("session_id").and_then(Value::as_str).map(str::to_owned);
-    match request.method.as_str() {
-        "tools/list" => rpc_ok(id, json!({ "tools": tools(info, "inputSchema") })),
-        "tools/call" => {
-            let Some(name) = params.get("name").and_then(Value::as_str) else {
-                return rpc_error(id, rpc_code::INVALID_PARAMS, "Missing 'name' in params", Value::Null);
-            };
-            let arguments = match params.get("arguments") {
-                None | Some(Value::Null) => json!({}),
-                Some(arguments @ Value::Object(_)) => arguments.clone(),
-                Some(_) => {
-                    return rpc_error(
-                        id,
-                        rpc_code::INVALID_PARAMS,
-                        "'arguments' must be an object",
-                        Value::Null,
-                    );
-                }
-            };
-            let session = match scope {
-                RpcScope::Socket(Some(session)) => session.to_owned(),
-                RpcScope::Socket(None) => {
-                    let message = "no episode on this socket yet: send a reset first";
-                    return rpc_error(id, rpc_code::INVALID_REQUEST, message, Value::Null);
-                }
-                RpcScope::Http => match session_of(state, info, session_param.as_deref()) {
-                    Ok(session) => session,
-                    Err(message) => return rpc_error(id, rpc_code::INVALID_PARAMS, message, Value::Null),
-                },
-            };
-            match call(state, &session, StepRequest::call(name.to_owned(), arguments)).await {
-                Ok(reply) => rpc_ok(id, call_result(&reply)),
-                Err(error) if error.status == StatusCode::NOT_FOUND => rpc_error(
-                    id,
-                    rpc_code::INVALID_PARAMS,
-                    format!("Unknown session_id: {session}"),
-                    Value::Null,
-                ),
-                Err(error) => rpc_error(id, rpc_code::INTERNAL_ERROR, error.message, Value::Null),
-            }
-        }
-        "openenv/session/create" => match scope {
-            RpcScope::Socket(Some(session)) => rpc_ok(id, json!({ "session_id": session })),
-            RpcScope::Socket(None) => {
-                let message = "no episode on this socket yet: send a reset first";
-                rpc_error(id, rpc_code::INVALID_REQUEST, message, Value::Null)
-            }
-            RpcScope::Http => {
-                let mut params = Value::Object(params);
-                if let Some(map) = params.as_object_mut() {
-                    map.remove("session_id");
-                }
-                let reset = match fields::<ResetData>(params) {
-                    Ok(reset) => reset,
-                    Err(message) => return rpc_error(id, rpc_code::INVALID_PARAMS, message, Value::Null),
-                };
-                match api::create(state, reset.request(&info.name)).await {
-                    Ok(created) => rpc_ok(id, json!({ "session_id": created.session_id })),
-                    Err(error) if error.status == StatusCode::TOO_MANY_REQUESTS => {
-                        let data = json!({
-                            "active_sessions": state.live_sessions(),
-                            "max_sessions": state.config.max_sessions,
-                        });
-                        rpc_error(id, rpc_code::SERVER_ERROR, error.message, data)
-                    }
-                    Err(error) => rpc_error(id, rpc_code::INVALID_PARAMS, error.message, Value::Null),
-                }
-            }
-        },
-        "openenv/session/close" => {
-            let Some(target) = session_param else {
-                return rpc_error(
-                    id,
-                    rpc_code::INVALID_PARAMS,
-                    "Invalid params - 'session_id' is required",
-                    Value::Null,
-                );
-            };
-            if let RpcScope::Socket(Some(own)) = scope
-                && own == target
-            {
-                let message = "Cannot close active WebSocket-managed session via MCP method";
-                return rpc_error(id, rpc_code::INVALID_REQUEST, message, Value::Null);
-            }
-            if let Err(message) = session_of(state, info, Some(&target)) {
-                return rpc_error(id, rpc_code::INVALID_PARAMS, message, Value::Null);
-            }
-            match api::delete(state, &target).await {
-                Ok(_) => rpc_ok(id, json!({ "session_id": target, "closed": true })),
-                Err(error) if error.status == StatusCode::NOT_FOUND => rpc_error(
-                    id,
-                    rpc_code::INVALID_PARAMS,
-                    format!("Unknown session_id: {target}"),
-                    Value::Null,
-                ),
-                Err(error) => rpc_error(id, rpc_code::INTERNAL_ERROR, error.message, Value::Null),
-            }
-        }
-        method => {
-            rpc_error(id, rpc_code::METHOD_NOT_FOUND, format!("Method not found: {method}"), Value::Null)
-        }
+/// A JSON-RPC error: its code, message and data.
+struct RpcFailure {
+    code: i64,
+    message: String,
+    data: Value,
+}
+
+impl RpcFailure {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), data: Value::Null }
     }
 }
 
-/// The session `id` if it exists and is an episode of `info`'s environment.
-fn session_of(state: &AppState, info: &EnvInfo, id: Option<&str>) -> Result<String, String> {
-    let Some(id) = id else {
+type RpcResult = Result<Value, RpcFailure>;
+
+const NO_EPISODE_YET: &str = "no episode on this socket yet: send a reset first";
+
+/// Answer one JSON-RPC request for environment `info`.
+async fn rpc(state: &Arc<AppState>, info: &EnvInfo, request: RpcRequest, scope: RpcScope<'_>) -> Value {
+    let params = request.params.unwrap_or_default();
+    let result = match request.method.as_str() {
+        "tools/list" => Ok(json!({ "tools": tools(info, "inputSchema") })),
+        "tools/call" => rpc_call(state, info, &params, scope).await,
+        "openenv/session/create" => rpc_create(state, info, params, scope).await,
+        "openenv/session/close" => rpc_close(state, info, &params, scope).await,
+        method => Err(RpcFailure::new(rpc_code::METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+    };
+    match result {
+        Ok(result) => rpc_ok(&request.id, result),
+        Err(failure) => rpc_error(&request.id, failure.code, failure.message, failure.data),
+    }
+}
+
+/// `tools/call`: one step of the socket's session, or of the one `params.session_id` names.
+async fn rpc_call(
+    state: &Arc<AppState>,
+    info: &EnvInfo,
+    params: &serde_json::Map<String, Value>,
+    scope: RpcScope<'_>,
+) -> RpcResult {
+    let invalid = |message: String| RpcFailure::new(rpc_code::INVALID_PARAMS, message);
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("Missing 'name' in params".into()))?;
+    let arguments = match params.get("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(arguments @ Value::Object(_)) => arguments.clone(),
+        Some(_) => return Err(invalid("'arguments' must be an object".into())),
+    };
+    let session = match scope {
+        RpcScope::Socket(Some(session)) => session.to_owned(),
+        RpcScope::Socket(None) => return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, NO_EPISODE_YET)),
+        RpcScope::Http => session_of(state, info, params.get("session_id")).map_err(invalid)?,
+    };
+    match call(state, &session, StepRequest::call(name.to_owned(), arguments)).await {
+        Ok(reply) => Ok(call_result(&reply)),
+        Err(error) if error.status == StatusCode::NOT_FOUND => {
+            Err(invalid(format!("Unknown session_id: {session}")))
+        }
+        Err(error) => Err(RpcFailure::new(rpc_code::INTERNAL_ERROR, error.message)),
+    }
+}
+
+/// `openenv/session/create`: over HTTP a new session (`params` as a reset's `data`), whose
+/// task comes back with its id; over the socket, the socket's own session.
+async fn rpc_create(
+    state: &Arc<AppState>,
+    info: &EnvInfo,
+    params: serde_json::Map<String, Value>,
+    scope: RpcScope<'_>,
+) -> RpcResult {
+    match scope {
+        RpcScope::Socket(Some(session)) => return Ok(json!({ "session_id": session })),
+        RpcScope::Socket(None) => return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, NO_EPISODE_YET)),
+        RpcScope::Http => {}
+    }
+    let reset = fields::<ResetData>(Value::Object(params))
+        .map_err(|message| RpcFailure::new(rpc_code::INVALID_PARAMS, message))?;
+    match api::create(state, reset.request(&info.name)).await {
+        Ok(created) => Ok(json!({ "session_id": created.session_id, "task": created.task })),
+        Err(error) if error.status == StatusCode::TOO_MANY_REQUESTS => Err(RpcFailure {
+            code: rpc_code::SERVER_ERROR,
+            message: error.message,
+            data: json!({ "active_sessions": state.live_sessions(), "max_sessions": state.config.max_sessions }),
+        }),
+        Err(error) => Err(RpcFailure::new(rpc_code::INVALID_PARAMS, error.message)),
+    }
+}
+
+/// `openenv/session/close`: delete the session `params.session_id` (not the socket's own).
+async fn rpc_close(
+    state: &Arc<AppState>,
+    info: &EnvInfo,
+    params: &serde_json::Map<String, Value>,
+    scope: RpcScope<'_>,
+) -> RpcResult {
+    let Some(target) = params.get("session_id").and_then(Value::as_str) else {
+        return Err(RpcFailure::new(rpc_code::INVALID_PARAMS, "Invalid params - 'session_id' is required"));
+    };
+    if let RpcScope::Socket(Some(own)) = scope
+        && own == target
+    {
+        let message = "Cannot close active WebSocket-managed session via MCP method";
+        return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, message));
+    }
+    let unknown = || RpcFailure::new(rpc_code::INVALID_PARAMS, format!("Unknown session_id: {target}"));
+    session_of(state, info, params.get("session_id"))
+        .map_err(|message| RpcFailure::new(rpc_code::INVALID_PARAMS, message))?;
+    match api::delete(state, target).await {
+        Ok(_) => Ok(json!({ "session_id": target, "closed": true })),
+        Err(error) if error.status == StatusCode::NOT_FOUND => Err(unknown()),
+        Err(error) => Err(RpcFailure::new(rpc_code::INTERNAL_ERROR, error.message)),
+    }
+}
+
+/// The session `id` names, if it exists and is an episode of `info`'s environment.
+fn session_of(state: &AppState, info: &EnvInfo, id: Option<&Value>) -> Result<String, String> {
+    let Some(id) = id.and_then(Value::as_str) else {
         return Err("'session_id' is required (create one with openenv/session/create)".into());
     };
     match state.session(id) {

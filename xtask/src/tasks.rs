@@ -32,7 +32,8 @@ Tasks:
                builds nothing else: run build-envs and build the CLI first)
   setup        install what the tests need and is not Rust: Debian nginx and chromium, a
                Python venv with the client (target/venv), a venv with componentize-py
-               (target/py-build-venv), the playground's npm packages (web/node_modules);
+               (target/py-build-venv), one with openenv-core for the OpenEnv protocol's
+               tests (target/openenv-venv), the playground's npm packages (web/node_modules);
                idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`

@@ -411,6 +411,7 @@ fn the_http_endpoints_answer_as_openenv_validate_expects() {
     );
     let session = created["result"]["session_id"].as_str().expect("a session").to_owned();
     let v1 = server.create(json!({ "env": "binary-search", "seed": 4 }));
+    assert_eq!(created["result"]["task"], v1["task"], "{created}");
     let length = mcp(&json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/call",
         "params": { "name": "Length", "arguments": {}, "session_id": session } }));
     assert_eq!(length["result"]["is_error"], false, "{length}");
