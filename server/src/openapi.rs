@@ -129,7 +129,7 @@ fn paths() -> Value {
     paths
 }
 
-/// The OpenEnv protocol's routes (`openenv.rs`): each environment at `/openenv/{name}/`.
+/// The OpenEnv protocol's routes (`openenv/`): each environment at `/openenv/{name}/`.
 fn openenv_paths() -> Value {
     let name = path_parameter("name", "an environment's name");
     let unknown = json!({ "404": reply("unknown environment", schema("OpenEnvError")) });

@@ -1,5 +1,5 @@
 //! The HTTP API: the route table and one thin handler per endpoint over [`crate::api`]
-//! (the OpenEnv protocol's handlers are in `openenv.rs`).
+//! (the OpenEnv protocol's handlers are in `openenv/`).
 
 use std::sync::Arc;
 
