@@ -171,6 +171,31 @@ fn a_python_lane_environment_is_served_alike() {
 }
 
 #[test]
+fn sockets_are_isolated_episodes() {
+    let server = TestServer::envs();
+    let mut sockets: Vec<Socket> = (0..3).map(|_| connect(&server, "binary-search")).collect();
+    let mut sessions = std::collections::HashSet::new();
+    for socket in &mut sockets {
+        let reset = exchange(socket, &json!({ "type": "reset", "data": { "seed": 9 } }));
+        sessions.insert(observation(&reset)["observation"]["metadata"]["session_id"].to_string());
+    }
+    assert_eq!(sessions.len(), 3, "one session per socket: {sessions:?}");
+    // Socket i takes i steps; the others do not see them.
+    for (index, socket) in sockets.iter_mut().enumerate() {
+        for _ in 0..index {
+            exchange(
+                socket,
+                &json!({ "type": "step", "data": { "name": "Get", "arguments": { "index": 0 } } }),
+            );
+        }
+    }
+    for (index, socket) in sockets.iter_mut().enumerate() {
+        let state = exchange(socket, &json!({ "type": "state" }));
+        assert_eq!(state["data"]["step_count"], index, "{state}");
+    }
+}
+
+#[test]
 fn a_reset_replaces_the_episode_and_a_dropped_socket_frees_its_session() {
     let server = TestServer::start(&components("envs"), |config| config.max_sessions = 1);
     let mut first = connect(&server, "binary-search");
