@@ -148,11 +148,17 @@ fn openenv_paths() -> Value {
         "/openenv/{name}/metadata": get("OpenEnv: the environment's metadata", "OpenEnv's EnvironmentMetadata"),
         "/openenv/{name}/schema": get("OpenEnv: action, observation and state schemas", "OpenEnv's SchemaResponse"),
         "/openenv/{name}/openapi.json": get("OpenEnv: the routes under this base URL", "OpenAPI 3.1 (info.version: the OpenEnv HTTP API, 1.x)"),
-        "/openenv/{name}/mcp": { "parameters": name, "post": {
-            "summary": "OpenEnv's MCP JSON-RPC: tools/list, tools/call (params.session_id), openenv/session/create, openenv/session/close",
-            "requestBody": body(json!({ "type": "object", "description": "a JSON-RPC 2.0 request" })),
-            "responses": mcp_responses,
-        } },
+        "/openenv/{name}/mcp": { "parameters": name,
+            "post": {
+                "summary": "OpenEnv's MCP JSON-RPC: tools/list, tools/call (params.session_id), openenv/session/create, openenv/session/close",
+                "requestBody": body(json!({ "type": "object", "description": "a JSON-RPC 2.0 request" })),
+                "responses": mcp_responses,
+            },
+            "get": {
+                "summary": "OpenEnv's MCP JSON-RPC over a WebSocket: one request per message, one session per socket",
+                "responses": ws_responses.clone(),
+            },
+        },
         "/openenv/{name}/ws": { "parameters": name, "get": {
             "summary": "OpenEnv's WebSocket: one episode per socket",
             "description": "Messages `{\"type\": \"reset\" | \"step\" | \"state\" | \"close\" | \"mcp\", \"data\"}`, \

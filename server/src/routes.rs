@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openenv/{name}/schema"),
     ("GET", "/openenv/{name}/openapi.json"),
     ("POST", "/openenv/{name}/mcp"),
+    ("GET", "/openenv/{name}/mcp"),
     ("GET", "/openenv/{name}/ws"),
 ];
 
@@ -60,7 +61,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/openenv/{name}/metadata", get(crate::openenv::metadata))
         .route("/openenv/{name}/schema", get(crate::openenv::schema))
         .route("/openenv/{name}/openapi.json", get(crate::openenv::openapi))
-        .route("/openenv/{name}/mcp", post(crate::openenv::mcp))
+        .route("/openenv/{name}/mcp", post(crate::openenv::mcp).get(crate::openenv::mcp_upgrade))
         .route("/openenv/{name}/ws", get(crate::openenv::upgrade))
         .fallback(fallback)
         .method_not_allowed_fallback(|| async {

@@ -18,7 +18,8 @@
 //! - `POST /mcp`: JSON-RPC 2.0 `tools/list`, `tools/call` (on a session named by
 //!   `params.session_id`) and OpenEnv's `openenv/session/create` / `openenv/session/close`.
 //!   Always HTTP 200 with a JSON-RPC reply, as OpenEnv answers, except for an unknown
-//!   environment (404).
+//!   environment (404). `GET /mcp` is the same JSON-RPC over a WebSocket, with one session
+//!   per socket, as OpenEnv's `/mcp` socket.
 //! - `GET /health`, `/metadata`, `/schema`, `/openapi.json`: as OpenEnv's server answers;
 //!   the OpenAPI document lists no `/reset`, `/step` or `/state` (OpenEnv's stateless HTTP
 //!   episode calls), so `openenv validate` reads these servers as production mode.
@@ -48,7 +49,7 @@ use crate::offload::blocking;
 use crate::state::AppState;
 
 pub(crate) use rpc::mcp;
-pub(crate) use socket::upgrade;
+pub(crate) use socket::{mcp_upgrade, upgrade};
 
 type Shared = State<Arc<AppState>>;
 
@@ -214,8 +215,12 @@ fn document(info: &EnvInfo) -> Value {
             "/metadata": { "get": { "summary": "Environment metadata", "responses": ok("EnvironmentMetadata") } },
             "/schema": { "get": { "summary": "Action, observation and state schemas", "responses": ok("SchemaResponse") } },
             "/openapi.json": { "get": { "summary": "This document", "responses": ok("OpenAPI 3.1") } },
-            "/mcp": { "post": { "summary": "MCP JSON-RPC: tools/list, tools/call, openenv/session/create|close",
-                               "responses": ok("a JSON-RPC 2.0 reply") } },
+            "/mcp": {
+                "post": { "summary": "MCP JSON-RPC: tools/list, tools/call, openenv/session/create|close",
+                          "responses": ok("a JSON-RPC 2.0 reply") },
+                "get": { "summary": "MCP JSON-RPC over a WebSocket, one session per socket",
+                         "responses": { "101": { "description": "switching to the WebSocket protocol" } } },
+            },
             "/ws": { "get": { "summary": "An episode over a WebSocket: reset, step, state, close, mcp",
                              "responses": { "101": { "description": "switching to the WebSocket protocol" } } } },
         },

@@ -61,6 +61,16 @@ fn parse_rpc(value: Value) -> Result<RpcRequest, Value> {
     Ok(request)
 }
 
+/// A server error reply (an unknown environment on the `/mcp` socket).
+pub(super) fn server_error(message: String) -> Value {
+    rpc_error(&Value::Null, rpc_code::SERVER_ERROR, message, Value::Null)
+}
+
+/// The reply to a message that is not JSON.
+pub(super) fn parse_error(error: &serde_json::Error) -> Value {
+    rpc_error(&Value::Null, rpc_code::PARSE_ERROR, format!("Parse error: {error}"), Value::Null)
+}
+
 /// The reply to a JSON-RPC request (`value`), for environment `info`.
 pub(super) async fn answer(
     state: &Arc<AppState>,
@@ -74,10 +84,15 @@ pub(super) async fn answer(
     }
 }
 
-/// Where a `tools/call` runs: the socket's own session, or the one its params name.
+/// Whose sessions a request may use.
 pub(super) enum RpcScope<'a> {
+    /// `POST /mcp`: the session `params.session_id` names.
     Http,
+    /// An `mcp` message of `/ws`: the socket's episode, made by its last `reset`.
     Socket(Option<&'a str>),
+    /// `/mcp` as a WebSocket: the connection's own session, made by its
+    /// `openenv/session/create` or, with the defaults, by its first `tools/call`.
+    McpSocket(&'a mut Option<String>),
 }
 
 /// A JSON-RPC error: its code, message and data.
@@ -134,6 +149,11 @@ async fn rpc_call(
         RpcScope::Socket(Some(session)) => session.to_owned(),
         RpcScope::Socket(None) => return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, NO_EPISODE_YET)),
         RpcScope::Http => session_of(state, info, params.get("session_id")).map_err(invalid)?,
+        RpcScope::McpSocket(Some(session)) => session.clone(),
+        RpcScope::McpSocket(own @ None) => {
+            let (session, _) = create(state, info, serde_json::Map::new()).await?;
+            own.insert(session).clone()
+        }
     };
     match call(state, &session, StepRequest::call(name.to_owned(), arguments)).await {
         Ok(reply) => Ok(call_result(&reply)),
@@ -145,7 +165,8 @@ async fn rpc_call(
 }
 
 /// `openenv/session/create`: over HTTP a new session (`params` as a reset's `data`), whose
-/// task comes back with its id; over the socket, the socket's own session.
+/// task comes back with its id; over a socket, the socket's own session (on `/mcp`, made
+/// now if it has none).
 async fn rpc_create(
     state: &Arc<AppState>,
     info: &EnvInfo,
@@ -153,14 +174,30 @@ async fn rpc_create(
     scope: RpcScope<'_>,
 ) -> RpcResult {
     match scope {
-        RpcScope::Socket(Some(session)) => return Ok(json!({ "session_id": session })),
-        RpcScope::Socket(None) => return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, NO_EPISODE_YET)),
-        RpcScope::Http => {}
+        RpcScope::Socket(Some(session)) => Ok(json!({ "session_id": session })),
+        RpcScope::Socket(None) => Err(RpcFailure::new(rpc_code::INVALID_REQUEST, NO_EPISODE_YET)),
+        RpcScope::McpSocket(Some(session)) => Ok(json!({ "session_id": session })),
+        RpcScope::McpSocket(own @ None) => {
+            let (session, task) = create(state, info, params).await?;
+            Ok(json!({ "session_id": own.insert(session), "task": task }))
+        }
+        RpcScope::Http => {
+            let (session, task) = create(state, info, params).await?;
+            Ok(json!({ "session_id": session, "task": task }))
+        }
     }
+}
+
+/// A new session from `params` (a reset's `data`): its id and task.
+async fn create(
+    state: &Arc<AppState>,
+    info: &EnvInfo,
+    params: serde_json::Map<String, Value>,
+) -> Result<(String, String), RpcFailure> {
     let reset = fields::<ResetData>(Value::Object(params))
         .map_err(|message| RpcFailure::new(rpc_code::INVALID_PARAMS, message))?;
     match api::create(state, reset.request(&info.name)).await {
-        Ok(created) => Ok(json!({ "session_id": created.session_id, "task": created.task })),
+        Ok(created) => Ok((created.session_id, created.task)),
         Err(error) if error.status == StatusCode::TOO_MANY_REQUESTS => Err(RpcFailure {
             code: rpc_code::SERVER_ERROR,
             message: error.message,
@@ -180,9 +217,12 @@ async fn rpc_close(
     let Some(target) = params.get("session_id").and_then(Value::as_str) else {
         return Err(RpcFailure::new(rpc_code::INVALID_PARAMS, "Invalid params - 'session_id' is required"));
     };
-    if let RpcScope::Socket(Some(own)) = scope
-        && own == target
-    {
+    let own = match &scope {
+        RpcScope::Socket(own) => *own,
+        RpcScope::McpSocket(own) => own.as_deref(),
+        RpcScope::Http => None,
+    };
+    if own == Some(target) {
         let message = "Cannot close active WebSocket-managed session via MCP method";
         return Err(RpcFailure::new(rpc_code::INVALID_REQUEST, message));
     }
@@ -229,7 +269,7 @@ pub(crate) async fn mcp(
         }
     };
     let reply = match serde_json::from_slice::<Value>(&body) {
-        Err(_) => rpc_error(&Value::Null, rpc_code::PARSE_ERROR, "Parse error", Value::Null),
+        Err(error) => parse_error(&error),
         Ok(value) => answer(&state, &info, value, RpcScope::Http).await,
     };
     axum::Json(reply).into_response()

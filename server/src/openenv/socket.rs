@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use super::rpc::{RpcScope, answer};
+use super::rpc::{self, RpcScope};
 use super::{ResetData, Shared, call, env_info, fields, http_error, step_result, tools};
 use crate::api::{self, StepRequest};
 use crate::error::ApiError;
@@ -148,7 +148,11 @@ pub(crate) async fn upgrade(
             upgrade.max_message_size(state.config.body_limit_bytes).on_upgrade(move |socket| async move {
                 match info {
                     Ok(info) => serve(state, info, socket).await,
-                    Err(error) => refuse(socket, &name, error).await,
+                    Err(error) => {
+                        let mut reply = WsError::new(Code::FactoryError, error.message);
+                        reply.extra = Some(json!({ "factory_name": name }));
+                        refuse(socket, reply.reply()).await;
+                    }
                 }
             })
         }
@@ -157,19 +161,67 @@ pub(crate) async fn upgrade(
     }
 }
 
-/// Answer each message with the reason there is no environment, until the client closes.
-async fn refuse(mut socket: WebSocket, name: &str, error: ApiError) {
-    let mut reply = WsError::new(Code::FactoryError, error.message);
-    reply.extra = Some(json!({ "factory_name": name }));
-    let reply = reply.reply().to_string();
-    loop {
-        let closing = match socket.recv().await {
-            Some(Ok(Message::Text(text))) => is_close(text.as_bytes()),
-            Some(Ok(Message::Binary(bytes))) => is_close(&bytes),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+/// `GET /openenv/{name}/mcp`: JSON-RPC over a WebSocket, as OpenEnv's `/mcp` socket, one
+/// request per message and one reply each, in order. The connection has one session of its
+/// own (made by `openenv/session/create`, whose params are a reset's `data`, or with the
+/// defaults by the first `tools/call`), deleted when the socket closes. An unknown
+/// environment: as for `/ws`, with a JSON-RPC server error for every message.
+pub(crate) async fn mcp_upgrade(
+    State(state): Shared,
+    Path(name): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let info = env_info(&state, name).await;
+    match (upgrade, info) {
+        (Ok(upgrade), info) => {
+            upgrade.max_message_size(state.config.body_limit_bytes).on_upgrade(move |socket| async move {
+                match info {
+                    Ok(info) => serve_mcp(state, info, socket).await,
+                    Err(error) => refuse(socket, rpc::server_error(error.message)).await,
+                }
+            })
+        }
+        (Err(_), Err(error)) => http_error(error),
+        (Err(rejection), Ok(_)) => http_error(ApiError::new(rejection.status(), rejection.body_text())),
+    }
+}
+
+/// Serve `/mcp` as a WebSocket until the client closes it.
+async fn serve_mcp(state: Arc<AppState>, info: EnvInfo, mut socket: WebSocket) {
+    let mut session = None;
+    while let Some(bytes) = next_message(&mut socket).await {
+        let reply = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value) => rpc::answer(&state, &info, value, RpcScope::McpSocket(&mut session)).await,
+            Err(error) => rpc::parse_error(&error),
         };
-        if closing {
+        if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+            break;
+        }
+    }
+    if let Some(session) = session {
+        _ = api::delete(&state, &session).await;
+    }
+    _ = socket.send(Message::Close(None)).await;
+}
+
+/// The next text or binary message; `None` once the socket is closed or broken.
+async fn next_message(socket: &mut WebSocket) -> Option<Bytes> {
+    loop {
+        match socket.recv().await {
+            Some(Ok(Message::Text(text))) => return Some(Bytes::from(text)),
+            Some(Ok(Message::Binary(bytes))) => return Some(bytes),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+        }
+    }
+}
+
+/// Answer each message with `reply` (why there is no environment), until the client closes
+/// the socket (or sends OpenEnv's `close`).
+async fn refuse(mut socket: WebSocket, reply: Value) {
+    let reply = reply.to_string();
+    while let Some(bytes) = next_message(&mut socket).await {
+        if is_close(&bytes) {
             break;
         }
         if socket.send(Message::Text(reply.clone().into())).await.is_err() {
@@ -203,13 +255,7 @@ enum Next {
 /// deleted when the socket closes.
 async fn serve(state: Arc<AppState>, info: EnvInfo, mut socket: WebSocket) {
     let mut connection = Connection { state, info, session: None, episode_id: None };
-    loop {
-        let bytes = match socket.recv().await {
-            Some(Ok(Message::Text(text))) => Bytes::from(text),
-            Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-        };
+    while let Some(bytes) = next_message(&mut socket).await {
         match connection.handle(&bytes).await {
             Next::Reply(reply) => {
                 if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
@@ -358,7 +404,8 @@ impl Connection {
     }
 
     async fn mcp(&self, data: Value) -> Value {
-        let reply = answer(&self.state, &self.info, data, RpcScope::Socket(self.session.as_deref())).await;
+        let reply =
+            rpc::answer(&self.state, &self.info, data, RpcScope::Socket(self.session.as_deref())).await;
         json!({ "type": "mcp", "data": reply })
     }
 

@@ -16,10 +16,14 @@ use crate::{TestServer, components, load};
 type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 fn connect(server: &TestServer, env: &str) -> Socket {
+    connect_to(server, &format!("/openenv/{env}/ws"))
+}
+
+fn connect_to(server: &TestServer, path: &str) -> Socket {
     let address = server.url.trim_start_matches("http://");
     let stream = TcpStream::connect(address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
-    let url = format!("ws://{address}/openenv/{env}/ws");
+    let url = format!("ws://{address}{path}");
     tungstenite::client(url, MaybeTlsStream::Plain(stream)).expect("WebSocket handshake").0
 }
 
@@ -313,6 +317,46 @@ fn openenv_mcp_actions_and_messages_reach_the_episode() {
         (&json!(-32600), &Value::Null),
         "{invalid}"
     );
+}
+
+#[test]
+fn the_mcp_socket_holds_one_session_per_connection() {
+    let server = TestServer::envs();
+    let mut socket = connect_to(&server, "/openenv/binary-search/mcp");
+    let rpc = |id: u32, method: &str, params: Value| json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+    let list = exchange(&mut socket, &rpc(1, "tools/list", json!({})));
+    assert!(list["result"]["tools"].as_array().is_some_and(|tools| tools.len() >= 4), "{list}");
+    assert!(server.text("/metrics").contains("codegym_sessions_live 0"), "listing makes no session");
+    // The first call makes the connection's session, with the defaults.
+    let length = exchange(&mut socket, &rpc(2, "tools/call", json!({ "name": "Length" })));
+    assert_eq!((&length["id"], &length["result"]["is_error"]), (&json!(2), &json!(false)), "{length}");
+    let created = exchange(&mut socket, &rpc(3, "openenv/session/create", json!({ "seed": 5 })));
+    let session = created["result"]["session_id"].as_str().expect("the connection's session").to_owned();
+    let (_, shown) = server.get(&format!("/v1/sessions/{session}"));
+    assert_eq!(shown["steps"], 1, "the same session: {shown}");
+    let own = exchange(&mut socket, &rpc(4, "openenv/session/close", json!({ "session_id": session })));
+    assert_eq!(own["error"]["code"], -32600, "{own}");
+    socket.send(Message::text("{")).expect("send");
+    assert_eq!(receive(&mut socket)["error"]["code"], -32700);
+    let invalid = exchange(&mut socket, &json!({ "id": 5, "method": "tools/list" }));
+    assert_eq!(invalid["error"]["code"], -32600, "{invalid}");
+    drop(socket);
+    wait_for_status(&server, &format!("/v1/sessions/{session}"), 404);
+
+    // A new connection, a new session: create's params are a reset's.
+    let mut socket = connect_to(&server, "/openenv/binary-search/mcp");
+    let created =
+        exchange(&mut socket, &rpc(1, "openenv/session/create", json!({ "seed": 5, "difficulty": 20 })));
+    let v1 = server.create(json!({ "env": "binary-search", "seed": 5, "difficulty": 20 }));
+    assert_eq!(created["result"]["task"], v1["task"], "{created}");
+    assert_ne!(created["result"]["session_id"], json!(session));
+    let bad = exchange(&mut socket, &rpc(2, "openenv/session/create", json!({ "sed": 1 })));
+    assert_eq!(bad["result"]["session_id"], created["result"]["session_id"], "already made: {bad}");
+
+    let mut unknown = connect_to(&server, "/openenv/no-such-env/mcp");
+    let refused = exchange(&mut unknown, &rpc(1, "tools/list", json!({})));
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert_eq!(server.get("/openenv/binary-search/mcp").0, 400, "a plain GET is no upgrade");
 }
 
 #[test]
