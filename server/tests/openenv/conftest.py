@@ -68,7 +68,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 url = line.removeprefix("listening on ").strip().rstrip("/")
         assert url.startswith("http://127.0.0.1:"), url
         # Load the components the tests use once, with room for a cold compile cache.
-        for env in ("binary-search", "two-sum"):
+        for env in ("binary-search", "house-robber"):
             with urllib.request.urlopen(f"{url}/openenv/{env}/health", timeout=WARM_UP_SECONDS) as response:
                 assert response.status == 200
         yield url

@@ -155,10 +155,16 @@ def test_mcp_tool_client_in_production_mode_uses_http_mcp_sessions(base_url: str
     assert v1_status(server_url, session) == 404
 
 
-def test_openenv_validate_url_passes(base_url: str) -> None:
+# A Rust environment and a Python-lane one (componentize-py, on the shared runtime).
+@pytest.mark.parametrize("env", ["binary-search", "house-robber"])
+def test_openenv_validate_url_passes(server_url: str, env: str) -> None:
     openenv = Path(sys.executable).parent / "openenv"
     run = subprocess.run(
-        [str(openenv), "validate", "--url", base_url], capture_output=True, text=True, timeout=120, check=False
+        [str(openenv), "validate", "--url", f"{server_url}/openenv/{env}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
