@@ -152,6 +152,7 @@ async fn rpc_call(
         RpcScope::McpSocket(Some(session)) => session.clone(),
         RpcScope::McpSocket(own @ None) => {
             let (session, _) = create(state, info, serde_json::Map::new()).await?;
+            state.hold(&session);
             own.insert(session).clone()
         }
     };
@@ -179,6 +180,7 @@ async fn rpc_create(
         RpcScope::McpSocket(Some(session)) => Ok(json!({ "session_id": session })),
         RpcScope::McpSocket(own @ None) => {
             let (session, task) = create(state, info, params).await?;
+            state.hold(&session);
             Ok(json!({ "session_id": own.insert(session), "task": task }))
         }
         RpcScope::Http => {

@@ -199,6 +199,7 @@ async fn serve_mcp(state: Arc<AppState>, info: EnvInfo, mut socket: WebSocket) {
         }
     }
     if let Some(session) = session {
+        state.release(&session);
         _ = api::delete(&state, &session).await;
     }
     _ = socket.send(Message::Close(None)).await;
@@ -331,6 +332,7 @@ impl Connection {
             .await
             .map_err(|error| WsError::from_api(&self.state, error))?;
         self.episode_id = episode_id;
+        self.state.hold(&created.session_id);
         self.session = Some(created.session_id.clone());
         let observation = json!({
             "text": created.task,
@@ -412,6 +414,7 @@ impl Connection {
     /// Delete the current session, if any (it may have expired meanwhile).
     async fn end(&mut self) {
         if let Some(session) = self.session.take() {
+            self.state.release(&session);
             _ = api::delete(&self.state, &session).await;
         }
         self.episode_id = None;

@@ -531,3 +531,32 @@ fn lock_step_latency_over_one_socket_is_reported() {
     let (p50, p99) = (latencies[STEPS / 2], latencies[STEPS * 99 / 100]);
     println!("OpenEnv socket, lock-step: {rate:.0} steps/s, p50 {p50:?}, p99 {p99:?}");
 }
+
+/// A server that stops closes its sockets, and with them their sessions: nothing of them is
+/// restored from the data directory. (A `/v1` session is.)
+#[test]
+fn stopping_the_server_deletes_the_sessions_its_sockets_held() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let start = || {
+        let dir = data.path().to_owned();
+        TestServer::start(&components("envs"), move |config| config.data_dir = Some(dir))
+    };
+    let v1 = {
+        let server = start();
+        let v1 = server.create(json!({ "env": "binary-search" }));
+        let mut socket = connect(&server, "binary-search");
+        let reset = exchange(&mut socket, &json!({ "type": "reset" }));
+        assert_eq!(observation(&reset)["done"], false);
+        let mut mcp = connect_to(&server, "/openenv/binary-search/mcp");
+        let created =
+            exchange(&mut mcp, &json!({ "jsonrpc": "2.0", "id": 1, "method": "openenv/session/create" }));
+        assert!(created["result"]["session_id"].is_string(), "{created}");
+        assert!(server.text("/metrics").contains("codegym_sessions_live 3"));
+        drop(server);
+        drop((socket, mcp));
+        v1
+    };
+    let server = start();
+    assert_eq!(server.restored.restored, 1, "only the /v1 session: {:?}", server.restored);
+    assert_eq!(server.get(&format!("/v1/sessions/{}", v1["session_id"].as_str().expect("id"))).0, 200);
+}
