@@ -80,22 +80,22 @@ pub(crate) async fn show_env(state: Arc<AppState>, name: String) -> AppResult<Va
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRequest {
-    env: String,
-    seed: Option<u64>,
-    difficulty: Option<u32>,
+    pub env: String,
+    pub seed: Option<u64>,
+    pub difficulty: Option<u32>,
     /// A task configuration (JSON object, or its text); sampled from seed and difficulty
     /// when absent.
-    config: Option<Value>,
+    pub config: Option<Value>,
     /// Overrides of the server's limits (which they may only tighten).
-    limits: Option<Value>,
+    pub limits: Option<Value>,
 }
 
 #[derive(Serialize)]
 pub(crate) struct SessionCreated {
-    session_id: String,
+    pub session_id: String,
     env: String,
-    task: String,
-    config: String,
+    pub task: String,
+    pub config: String,
     steps: u32,
     tools: Vec<ToolOut>,
 }
@@ -226,6 +226,16 @@ enum Action {
 }
 
 impl StepRequest {
+    /// A structured call; `arguments` as for the HTTP body.
+    pub fn call(name: String, arguments: Value) -> Self {
+        Self { name: Some(name), arguments: Some(arguments), text: None, format: None }
+    }
+
+    /// Raw model output to parse.
+    pub fn text(text: String, format: ActionFormat) -> Self {
+        Self { name: None, arguments: None, text: Some(text), format: Some(format) }
+    }
+
     fn action(self) -> AppResult<Action> {
         match (self.name, self.text) {
             (Some(name), None) if self.format.is_none() => {
@@ -248,18 +258,18 @@ impl StepRequest {
 
 #[derive(Serialize)]
 pub(crate) struct StepReply {
-    observation: String,
-    reward: f32,
-    done: bool,
-    steps: u32,
+    pub observation: String,
+    pub reward: f32,
+    pub done: bool,
+    pub steps: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fault: Option<FaultKind>,
+    pub fault: Option<FaultKind>,
     /// How the episode ended (solved, wrong answer, step limit, fault), once `done`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
+    pub outcome: Option<Outcome>,
     /// The text held no valid call; the episode did not see it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    parse_error: bool,
+    pub parse_error: bool,
 }
 
 /// Run an action on a session; the reply may be sent once `ack` resolves.

@@ -19,6 +19,7 @@ mod error;
 mod metrics;
 mod offload;
 mod openapi;
+mod openenv;
 mod routes;
 mod site;
 mod state;
@@ -68,7 +69,8 @@ impl Server {
     }
 
     /// Serve on `listener` until `shutdown` resolves, expiring idle sessions meanwhile.
-    /// In-flight requests finish; queued writes are committed before this returns.
+    /// In-flight requests finish; the sessions open OpenEnv sockets hold are deleted; queued
+    /// writes are committed before this returns.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -79,6 +81,10 @@ impl Server {
         let listener = listener.tap_io(|tcp| _ = tcp.set_nodelay(true));
         let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
         expiry.abort();
+        // Sockets are not waited for: the sessions they hold go with them, as when they close.
+        for id in self.state.take_held() {
+            _ = api::delete(&self.state, &id).await;
+        }
         served?;
         Ok(())
     }

@@ -71,7 +71,7 @@ fn paths() -> Value {
     );
     batch["requestBody"] = body(schema("BatchRequest"));
     let text = json!({ "content": { "text/plain": { "schema": { "type": "string" } } } });
-    json!({
+    let mut paths = json!({
         "/healthz": { "get": operation("Liveness", ("200", reply("up", json!({ "type": "object" }))), &[]) },
         "/metrics": { "get": {
             "summary": "Prometheus metrics: live sessions, steps, faults, step latency histogram",
@@ -122,6 +122,50 @@ fn paths() -> Value {
                 "400": reply("not a WebSocket upgrade", schema("Error")),
             },
         } },
+    });
+    if let (Some(paths), Value::Object(openenv)) = (paths.as_object_mut(), openenv_paths()) {
+        paths.extend(openenv);
+    }
+    paths
+}
+
+/// The OpenEnv protocol's routes (`openenv/`): each environment at `/openenv/{name}/`.
+fn openenv_paths() -> Value {
+    let name = path_parameter("name", "an environment's name");
+    let unknown = json!({ "404": reply("unknown environment", schema("OpenEnvError")) });
+    let get = |summary: &str, ok: &str| {
+        let mut responses = unknown.clone();
+        responses["200"] = reply(ok, json!({ "type": "object" }));
+        json!({ "parameters": name, "get": { "summary": summary, "responses": responses } })
+    };
+    let mut ws_responses = unknown.clone();
+    ws_responses["101"] = json!({ "description": "switching to the WebSocket protocol" });
+    ws_responses["400"] = reply("not a WebSocket upgrade", schema("OpenEnvError"));
+    let mut mcp_responses = unknown.clone();
+    mcp_responses["200"] = reply("a JSON-RPC 2.0 reply (errors too)", json!({ "type": "object" }));
+    json!({
+        "/openenv/{name}/health": get("OpenEnv: health check", "`{\"status\": \"healthy\"}`"),
+        "/openenv/{name}/metadata": get("OpenEnv: the environment's metadata", "OpenEnv's EnvironmentMetadata"),
+        "/openenv/{name}/schema": get("OpenEnv: action, observation and state schemas", "OpenEnv's SchemaResponse"),
+        "/openenv/{name}/openapi.json": get("OpenEnv: the routes under this base URL", "OpenAPI 3.1 (info.version: the OpenEnv HTTP API, 1.x)"),
+        "/openenv/{name}/mcp": { "parameters": name,
+            "post": {
+                "summary": "OpenEnv's MCP JSON-RPC: tools/list, tools/call (params.session_id), openenv/session/create, openenv/session/close",
+                "requestBody": body(json!({ "type": "object", "description": "a JSON-RPC 2.0 request" })),
+                "responses": mcp_responses,
+            },
+            "get": {
+                "summary": "OpenEnv's MCP JSON-RPC over a WebSocket: one request per message, one session per socket",
+                "responses": ws_responses.clone(),
+            },
+        },
+        "/openenv/{name}/ws": { "parameters": name, "get": {
+            "summary": "OpenEnv's WebSocket: one episode per socket",
+            "description": "Messages `{\"type\": \"reset\" | \"step\" | \"state\" | \"close\" | \"mcp\", \"data\"}`, \
+                answered in order with `observation`, `state`, `mcp` or `error` (`{message, code}`) messages as \
+                `openenv-core` defines them. The session is deleted when the socket closes.",
+            "responses": ws_responses,
+        } },
     })
 }
 
@@ -143,6 +187,7 @@ fn schemas() -> Value {
     session_step["session_id"] = session_id.clone();
     json!({
         "Error": object(json!({ "error": { "type": "string" } }), &["error"]),
+        "OpenEnvError": object(json!({ "detail": { "type": "string" } }), &["detail"]),
         "EnvSummary": object(json!({
             "name": string, "version": string, "category": string, "description": string,
             "tools": { "type": "integer", "description": "how many tools" },

@@ -1,4 +1,5 @@
-//! The HTTP API: the route table and one thin handler per endpoint over [`crate::api`].
+//! The HTTP API: the route table and one thin handler per endpoint over [`crate::api`]
+//! (the OpenEnv protocol's handlers are in `openenv/`).
 
 use std::sync::Arc;
 
@@ -31,6 +32,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/sessions/{id}/fork"),
     ("POST", "/v1/step"),
     ("GET", "/v1/ws"),
+    ("GET", "/openenv/{name}/health"),
+    ("GET", "/openenv/{name}/metadata"),
+    ("GET", "/openenv/{name}/schema"),
+    ("GET", "/openenv/{name}/openapi.json"),
+    ("POST", "/openenv/{name}/mcp"),
+    ("GET", "/openenv/{name}/mcp"),
+    ("GET", "/openenv/{name}/ws"),
 ];
 
 /// The API over `state` (the routes of [`ROUTES`]); every error, the framework's included,
@@ -49,6 +57,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/fork", post(fork))
         .route("/v1/step", post(batch_step))
         .route("/v1/ws", get(crate::ws::upgrade))
+        .route("/openenv/{name}/health", get(crate::openenv::health))
+        .route("/openenv/{name}/metadata", get(crate::openenv::metadata))
+        .route("/openenv/{name}/schema", get(crate::openenv::schema))
+        .route("/openenv/{name}/openapi.json", get(crate::openenv::openapi))
+        .route("/openenv/{name}/mcp", post(crate::openenv::mcp).get(crate::openenv::mcp_upgrade))
+        .route("/openenv/{name}/ws", get(crate::openenv::upgrade))
         .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")

@@ -1,7 +1,7 @@
 //! Sessions in memory: each episode behind its own lock, so different sessions step in
 //! parallel; every change is made durable through the [`Store`] before it is acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -146,6 +146,9 @@ pub(crate) struct AppState {
     epoch: Instant,
     ids: RandomState,
     next_id: AtomicU64,
+    /// Sessions that open sockets hold (OpenEnv's: one per socket), by id: each is deleted
+    /// when its socket closes, and those still held when the server stops.
+    held: Mutex<HashSet<String>>,
 }
 
 /// A step's answer, before it is durable.
@@ -181,6 +184,7 @@ impl AppState {
             epoch: Instant::now(),
             ids: RandomState::new(),
             next_id: AtomicU64::new(0),
+            held: Mutex::new(HashSet::new()),
         };
         let report = state.restore(stored);
         Ok((state, report))
@@ -382,6 +386,25 @@ impl AppState {
                 .map_err(|error| ApiError::storage(&error))?;
         }
         Ok(())
+    }
+
+    fn lock_held(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Mark session `id` as held by an open socket.
+    pub fn hold(&self, id: &str) {
+        self.lock_held().insert(id.to_owned());
+    }
+
+    /// Unmark session `id` (its socket is closing).
+    pub fn release(&self, id: &str) {
+        self.lock_held().remove(id);
+    }
+
+    /// Every session still held by a socket, unmarked.
+    pub fn take_held(&self) -> Vec<String> {
+        self.lock_held().drain().collect()
     }
 
     /// Drop the sessions idle for longer than the TTL; returns how many.

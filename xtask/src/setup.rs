@@ -65,6 +65,15 @@ pub const PY_TEST_VENV: PinnedVenv = PinnedVenv {
     purpose: "the Python package's tests",
 };
 
+/// The released OpenEnv package (`openenv-core`, with its CLI's `openenv validate`) and
+/// pytest, for the tests of the server's OpenEnv protocol (`server/tests/openenv`) against
+/// the real clients. 0.3.0 is the newest release that installs on Python 3.11.
+pub const OPENENV_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/openenv-venv",
+    installs: &[&["openenv-core==0.3.0", "pytest==9.2.0"]],
+    purpose: "the OpenEnv protocol's tests",
+};
+
 impl PinnedVenv {
     pub fn python(&self, root: &Path) -> PathBuf {
         root.join(self.dir).join("bin/python")
@@ -126,7 +135,7 @@ impl PinnedVenv {
 pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
-    for venv in [PY_TEST_VENV, PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV] {
+    for venv in [PY_TEST_VENV, PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV, OPENENV_VENV] {
         venv.ensure(root)?;
     }
     link_libtorch(root)?;

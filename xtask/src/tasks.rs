@@ -32,7 +32,8 @@ Tasks:
                builds nothing else: run build-envs and build the CLI first)
   setup        install what the tests need and is not Rust: Debian nginx and chromium, a
                venv for the `codegym` Python package (target/venv: maturin, httpx, ray, pytest),
-               a venv with componentize-py (target/py-build-venv), the playground's npm
+               a venv with componentize-py (target/py-build-venv), one with openenv-core for
+               the OpenEnv protocol's tests (target/openenv-venv), the playground's npm
                packages (web/node_modules); idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
@@ -232,6 +233,7 @@ fn test(root: &Path) -> Result<()> {
     // is rebuilt; `--workspace` above would unify features differently).
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
+    openenv_tests(root)?;
     adapter_tests(root)?;
     web_tests(root)?;
     run_command(cargo().current_dir(root).args([
@@ -277,6 +279,20 @@ fn python_tests(root: &Path) -> Result<()> {
             .env("CODEGYM_CACHE", root.join("target/test-cache")),
     )
     .context("the Python package's tests failed")
+}
+
+/// The server's OpenEnv protocol against the released `openenv-core` clients and its
+/// `openenv validate`, with a real `codegym serve` (the binary `cargo test` just built).
+fn openenv_tests(root: &Path) -> Result<()> {
+    run_command(
+        Command::new(setup::OPENENV_VENV.python(root))
+            .current_dir(root.join("server/tests/openenv"))
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "."])
+            .env("CODEGYM_BIN", root.join("target/debug/codegym"))
+            .env("CODEGYM_ENVS", root.join("target/envs"))
+            .env("CODEGYM_CACHE", root.join("target/test-cache")),
+    )
+    .context("the OpenEnv protocol's tests failed")
 }
 
 /// The Python adapter's own tests, natively, with the build venv's Python.

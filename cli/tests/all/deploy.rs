@@ -456,6 +456,32 @@ fn two_replicas_behind_nginx_share_sessions_and_survive_a_crash() {
         _ = socket.close(None);
     }
 
+    // An OpenEnv socket reaches one replica, which holds its session until it closes.
+    {
+        let stream = TcpStream::connect(&proxy.address).expect("connect to nginx");
+        let url = format!("ws://{}/openenv/binary-search/ws", proxy.address);
+        let mut socket = tungstenite::client(url, MaybeTlsStream::Plain(stream))
+            .expect("OpenEnv handshake through nginx")
+            .0;
+        let mut exchange = |message: Value| {
+            socket.send(Message::text(message.to_string())).expect("send");
+            loop {
+                if let Message::Text(text) = socket.read().expect("a reply") {
+                    return serde_json::from_str::<Value>(&text).expect("JSON reply");
+                }
+            }
+        };
+        let reset = exchange(json!({ "type": "reset", "data": { "seed": 3 } }));
+        let session = reset["data"]["observation"]["metadata"]["session_id"].as_str().expect("id").to_owned();
+        assert!(session.starts_with("a-") || session.starts_with("b-"), "{reset}");
+        let step = exchange(json!({ "type": "step", "data": { "name": "Length", "arguments": {} } }));
+        assert_eq!(step["data"]["observation"]["steps"], 1, "{step}");
+        assert_eq!(proxy.get(&format!("/v1/sessions/{session}")).1["steps"], 1);
+        socket.send(Message::text(json!({ "type": "close" }).to_string())).expect("send");
+        while socket.read().is_ok() {}
+        assert_eq!(proxy.get(&format!("/v1/sessions/{session}")).0, 404, "closed with its socket");
+    }
+
     // A fork lives on its parent's replica and goes on from the same state.
     for name in ["a", "b"] {
         let parent = sessions.iter().position(|s| s.replica() == name).expect("a session there");

@@ -4,6 +4,7 @@
 mod durability;
 mod errors;
 mod faults;
+mod openenv;
 mod replicas;
 mod sessions;
 mod site;
