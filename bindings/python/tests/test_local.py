@@ -339,3 +339,32 @@ def test_the_readme_rollout_example_runs() -> None:
     # Each group's advantages are centred.
     for g in range(scope["TASKS"]):
         assert abs(sum(scope["advantages"][g * 8 : (g + 1) * 8])) < 1e-6
+
+
+def test_tool_arguments_become_the_same_json() -> None:
+    import collections
+
+    env = codegym.make("binary-search")
+    env.reset()
+    arguments = {
+        "index": 3,
+        "nested": {"list": [1, 2.5, True, None, "é\"\\\n"], "tuple": (1, 2)},
+        "big": 2**80,
+        "negative": -7,
+        "ordered": collections.OrderedDict(a=1),
+    }
+    env.step({"name": "Get", "arguments": arguments})
+    sent = env.log()["calls"][-1]["arguments"]
+    expected = dict(arguments, nested={"list": [1, 2.5, True, None, "é\"\\\n"], "tuple": [1, 2]}, ordered={"a": 1})
+    assert json.loads(sent) == expected
+    deep: Any = 0
+    for _ in range(200):
+        deep = [deep]
+    for bad, message in [
+        ({"x": float("nan")}, "no JSON form"),
+        ({1: "one"}, "not a str"),
+        ({"x": deep}, "deeper than"),
+        ({"x": object()}, "not JSON data"),
+    ]:
+        with pytest.raises(codegym.InvalidActionError, match=message):
+            env.step({"name": "Get", "arguments": bad})
