@@ -6,6 +6,7 @@ use codegym_core::{ActionFormat, Outcome, TrajectoryStep, render_prompt, render_
 use codegym_host::{Episode, Limits, OracleSession};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, Turn, act};
 use crate::convert::{self, to_python};
@@ -81,6 +82,8 @@ fn overridden(base: Limits, overrides: &Bound<'_, PyAny>) -> PyResult<Limits> {
 #[pyclass(module = "codegym")]
 pub(crate) struct Env {
     starter: Starter,
+    /// As `make` was given it (`None`: found again wherever the object is unpickled).
+    env_dir: Option<PathBuf>,
     /// The seed `reset()` uses when given none: `make`'s seed, then one more per reset.
     next_seed: u64,
     episode: Option<Live>,
@@ -120,7 +123,69 @@ pub(crate) fn make(
     limits: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Env> {
     let env = py.detach(|| registry::load(env_dir.as_deref(), name))?;
-    Ok(Env { starter: Starter::new(env, difficulty, limits)?, next_seed: seed, episode: None })
+    Ok(Env { starter: Starter::new(env, difficulty, limits)?, env_dir, next_seed: seed, episode: None })
+}
+
+/// An episode as a pickle carries it: enough to replay it exactly.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    seed: u64,
+    difficulty: u32,
+    config: String,
+    /// Every call the environment received, faulted ones included, with what it answered.
+    steps: Vec<TrajectoryStep>,
+}
+
+/// Unpickle an [`Env`] (see `Env.__reduce__`): make it again and replay its episode, checking
+/// every reply against the pickled one.
+#[pyfunction]
+pub(crate) fn _rebuild(py: Python<'_>, state: &Bound<'_, PyDict>) -> PyResult<Env> {
+    let field = |key: &str| {
+        state.get_item(key)?.ok_or_else(|| EpisodeError::new_err(format!("a pickled Env without `{key}`")))
+    };
+    let name: String = field("name")?.extract()?;
+    let env_dir: Option<PathBuf> = field("env_dir")?.extract()?;
+    let limits = field("limits")?;
+    let mut env = make(
+        py,
+        &name,
+        field("next_seed")?.extract()?,
+        field("difficulty")?.extract()?,
+        env_dir,
+        Some(&limits),
+    )?;
+    let hash: String = field("hash")?.extract()?;
+    if env.starter.env.hash() != hash {
+        return Err(EpisodeError::new_err(format!(
+            "environment `{name}` is not the build that was pickled (component {hash}, here {})",
+            env.starter.env.hash()
+        )));
+    }
+    if let Some(saved) = state.get_item("episode")? {
+        let saved: Saved = convert::from_python(&saved, "pickled episode")?;
+        let starter = &env.starter;
+        let live = py.detach(|| replay_saved(starter, saved))?;
+        env.episode = Some(live);
+    }
+    Ok(env)
+}
+
+fn replay_saved(starter: &Starter, saved: Saved) -> PyResult<Live> {
+    let mut episode = starter.env.start_with(&saved.config, starter.limits).map_err(episode_error)?;
+    for (index, step) in saved.steps.iter().enumerate() {
+        let result = episode.step(&step.call);
+        let same = result.observation == step.observation
+            && result.reward.to_bits() == step.reward.to_bits()
+            && result.done == step.done
+            && result.fault == step.fault;
+        if !same {
+            return Err(EpisodeError::new_err(format!(
+                "the pickled episode does not replay: step {index} ({}) answered differently",
+                step.call.name
+            )));
+        }
+    }
+    Ok(Live { episode, seed: saved.seed, difficulty: saved.difficulty, steps: saved.steps })
 }
 
 impl Env {
@@ -215,11 +280,13 @@ impl Env {
     ) -> PyResult<(String, f32, bool, bool, Bound<'py, PyDict>)> {
         let action = Action::from_python(action)?;
         let live = self.live()?;
+        // A call after the end is answered (with an error) but is no step of the episode.
+        let over = live.episode.is_done();
         let turn = py.detach(|| act(&mut live.episode, action));
         let info = convert::step_info(py, &turn)?;
         let (terminated, truncated) = (turn.terminated(), turn.truncated());
         let Turn { observation, reward, done, fault, call, .. } = turn;
-        if let Some(call) = call {
+        if let Some(call) = call.filter(|_| !over) {
             live.steps.push(TrajectoryStep { call, observation: observation.clone(), reward, done, fault });
         }
         Ok((observation, reward, terminated, truncated, info))
@@ -248,7 +315,12 @@ impl Env {
             None => None,
             Some(live) => Some(py.detach(|| live.fork()).map_err(episode_error)?),
         };
-        Ok(Env { starter: self.starter.clone(), next_seed: self.next_seed, episode })
+        Ok(Env {
+            starter: self.starter.clone(),
+            env_dir: self.env_dir.clone(),
+            next_seed: self.next_seed,
+            episode,
+        })
     }
 
     /// The action log: `{"config", "calls": [{"name", "arguments"}]}`, enough to rebuild
@@ -310,6 +382,30 @@ impl Env {
         _tb: Option<&Bound<'_, PyAny>>,
     ) {
         self.close();
+    }
+
+    /// Pickling carries what `make` was given and the episode's calls (not the sandbox's
+    /// memory): unpickling makes the environment again, wherever the pickle is loaded, and
+    /// replays the calls, checking each reply, so the copy is exact.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
+        let state = PyDict::new(py);
+        state.set_item("name", self.starter.env.name())?;
+        state.set_item("hash", self.starter.env.hash())?;
+        state.set_item("env_dir", &self.env_dir)?;
+        state.set_item("difficulty", self.starter.difficulty)?;
+        state.set_item("limits", to_python(py, &self.starter.limits)?)?;
+        state.set_item("next_seed", self.next_seed)?;
+        if let Some(live) = &self.episode {
+            let saved = Saved {
+                seed: live.seed,
+                difficulty: live.difficulty,
+                config: live.episode.log().config.clone(),
+                steps: live.steps.clone(),
+            };
+            state.set_item("episode", to_python(py, &saved)?)?;
+        }
+        let rebuild = py.import("codegym._codegym")?.getattr("_rebuild")?;
+        Ok((rebuild, (state,)))
     }
 
     fn __repr__(&self) -> String {

@@ -63,6 +63,7 @@ fn _codegym(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(info, module)?)?;
     module.add_function(wrap_pyfunction!(replay, module)?)?;
     module.add_function(wrap_pyfunction!(env::make, module)?)?;
+    module.add_function(wrap_pyfunction!(env::_rebuild, module)?)?;
     module.add_function(wrap_pyfunction!(vec_env::make_vec, module)?)?;
     module.add_class::<env::Env>()?;
     module.add_class::<env::Oracle>()?;

@@ -368,3 +368,26 @@ def test_tool_arguments_become_the_same_json() -> None:
     ]:
         with pytest.raises(codegym.InvalidActionError, match=message):
             env.step({"name": "Get", "arguments": bad})
+
+
+def test_env_pickles_by_replaying_its_episode() -> None:
+    fresh = pickle.loads(pickle.dumps(codegym.make("binary-search", seed=21, difficulty=40)))
+    assert fresh.reset()[0] == codegym.make("binary-search", difficulty=40).reset(seed=21)[0]
+
+    env = codegym.make("hostile", env_dir=TEST_ENVS)
+    env.reset()
+    env.step({"name": "Count"})
+    env.step({"name": "Panic"})  # a fault, rolled back: still a step of the episode
+    env.step({"text": "no call here"})  # a parse-error turn: not one
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy.log() == env.log() and copy.trajectory() == env.trajectory()
+    assert copy.step({"name": "Count"}) == env.step({"name": "Count"})
+
+    # A pickle whose replies the environment would not give again is refused.
+    reduce, (state,) = env.__reduce__()
+    state["episode"]["steps"][0]["observation"] += "!"
+    with pytest.raises(codegym.EpisodeError, match="does not replay: step 0"):
+        reduce(state)
+    state["hash"] = "0" * 64
+    with pytest.raises(codegym.EpisodeError, match="not the build that was pickled"):
+        reduce(state)

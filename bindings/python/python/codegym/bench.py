@@ -11,7 +11,10 @@ Figures (p50 in microseconds, throughput in steps per second):
 * ``native_steps_per_s``: a CodeGym-style Python class (``--native FILE.py``, default the
   repository's ``envs-py/search-insert-position.py``) stepped natively in this interpreter,
   unsandboxed, beside ``vec_python_steps_per_s``, the same file as a sandboxed package in
-  ``make_vec``; and the ratios of the batched API to it.
+  ``make_vec``; and the ratios of the batched API to it;
+* with ``--ray ADDRESS`` (a running cluster, e.g. ``ray start --head``), ``codegym.ray``:
+  ``ray_step_us`` (one ``RemoteEnv.step``, a Ray actor call) and ``ray_vec_steps_per_s_1`` /
+  ``_2`` (a ``make_vec`` batch over one actor, then two).
 """
 
 from __future__ import annotations
@@ -95,6 +98,35 @@ def bench_http(name: str, binary: str, env_dir: str | None, seconds: float) -> d
         server.wait(timeout=10)
 
 
+def bench_ray(address: str, name: str, num_envs: int, seconds: float, env_dir: str | None) -> dict[str, float]:
+    import ray
+
+    import codegym.ray as cgray
+
+    ray.init(address=address, logging_level="warning")
+    figures: dict[str, float] = {}
+    try:
+        for actors in (1, 2):
+            with cgray.Pool(num_actors=actors, envs=[name], env_dir=env_dir) as pool:
+                if actors == 1:
+                    env = pool.make(name, limits=LIMITS)
+                    env.reset()
+                    figures["ray_step_us"] = p50_us(lambda: env.step(OBSERVE), 2000)
+                batch = pool.make_vec(name, num_envs=num_envs, limits=LIMITS)
+                batch.reset()
+                actions = [OBSERVE] * num_envs
+
+                def step() -> int:
+                    batch.step(actions)
+                    return num_envs
+
+                figures[f"ray_vec_steps_per_s_{actors}"] = per_second(step, seconds)
+    finally:
+        ray.shutdown()
+    figures["ray_2_over_1"] = figures["ray_vec_steps_per_s_2"] / figures["ray_vec_steps_per_s_1"]
+    return figures
+
+
 def bench_native(path: Path, seconds: float) -> float:
     """Steps per second of the file's environment class, natively (with the adapter's
     ``gymnasium`` shim if the real package is absent)."""
@@ -130,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-dir", help="environment directory (default: $CODEGYM_ENVS, else ./target/envs)")
     parser.add_argument("--codegym-bin", default=os.environ.get("CODEGYM_BIN"), help="for the HTTP baseline")
     parser.add_argument("--native", type=Path, default=Path("envs-py/search-insert-position.py"))
+    parser.add_argument("--ray", metavar="ADDRESS", help="also measure codegym.ray on this running Ray cluster")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of lines")
     args = parser.parse_args(argv)
 
@@ -147,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             python_vec = bench_local(native_name, args.num_envs, args.seconds, args.env_dir)
             figures["vec_python_steps_per_s"] = python_vec["vec_steps_per_s"]
             figures["vec_python_over_native"] = python_vec["vec_steps_per_s"] / figures["native_steps_per_s"]
+    if args.ray:
+        figures.update(bench_ray(args.ray, args.env, args.num_envs, args.seconds, args.env_dir))
     if args.json:
         print(json.dumps(figures))
     else:
