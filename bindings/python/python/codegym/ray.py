@@ -241,8 +241,8 @@ def _join_infos(parts: list[dict[str, list[Any]]], sizes: list[int]) -> dict[str
 class Pool:
     """``num_actors`` :class:`EnvActor` s, spread over the cluster's nodes (Ray's ``SPREAD``
     scheduling), holding environments ``envs`` (default: every one) of ``env_dir`` (default
-    ``$CODEGYM_ENVS``, else ``./target/envs``). ``num_cpus`` is each actor's reservation.
-    Sessions are placed round-robin."""
+    ``$CODEGYM_ENVS``, else ``./target/envs``). ``num_cpus`` is each actor's reservation,
+    and the number of threads its batches step on. Sessions are placed round-robin."""
 
     def __init__(
         self,
@@ -257,7 +257,11 @@ class Pool:
         files = _files_of(directory, envs)
         digest = _digest(files)
         shipped = ray.put(files)
-        remote = ray.remote(num_cpus=num_cpus, scheduling_strategy="SPREAD")(EnvActor)
+        # Each actor steps its batches on as many threads as the cores it reserved.
+        threads = {"RAYON_NUM_THREADS": str(max(1, round(num_cpus)))}
+        remote = ray.remote(num_cpus=num_cpus, scheduling_strategy="SPREAD", runtime_env={"env_vars": threads})(
+            EnvActor
+        )
         self.actors = [remote.remote(shipped, digest) for _ in range(num_actors)]
         self.envs = sorted(name.rsplit(".", 1)[0] for name in files if "/" not in name)
         self._next = 0
