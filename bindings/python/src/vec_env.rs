@@ -118,7 +118,8 @@ pub(crate) struct VecEnv {
 
 /// `num_envs` environments: `names` one name for all or a list of one per environment,
 /// `seeds` a first seed (environment `i` gets `seed + i`) or a list, `difficulty` 0..=100,
-/// `env_dir` and `limits` as for `make`. Every environment starts its first episode now.
+/// `env_dir` and `limits` as for `make`. `reset()` starts the first episodes (a `step`
+/// before it starts them too, as auto-resets).
 #[pyfunction]
 #[pyo3(signature = (names, num_envs=None, seeds=None, difficulty=50, env_dir=None, limits=None))]
 pub(crate) fn make_vec(
