@@ -183,22 +183,12 @@ pub fn run_agent(job: &Job, model: &mut dyn ChatModel, options: &AgentOptions) -
         (None, _) => Outcome::Abandoned,
     };
     Ok(Trajectory {
-        env: info.name.clone(),
-        env_version: info.version.clone(),
-        seed: job.seed,
-        difficulty: job.difficulty,
         row: job.row(),
-        policy: "llm".into(),
-        task: episode.task().to_owned(),
-        steps,
         outcome,
-        reward: episode.reward(),
-        faults: episode.faults(),
-        max_steps: Some(episode.limits().max_steps),
-        log: episode.log().clone(),
         messages,
         tools,
         agent: Some(record),
+        ..episode.trajectory(job.seed, job.difficulty, "llm", steps)
     })
 }
 

@@ -1,4 +1,4 @@
-use codegym_core::{ActionLog, FaultKind, Outcome, ToolCall};
+use codegym_core::{ActionLog, FaultKind, Outcome, ToolCall, Trajectory, TrajectoryStep};
 
 use crate::env::Instance;
 use crate::{Env, Error, Limits};
@@ -12,6 +12,17 @@ pub struct StepResult {
     pub done: bool,
     /// The call faulted and was rolled back; the state is as before the call.
     pub fault: Option<FaultKind>,
+}
+
+impl StepResult {
+    /// Whether this is exactly the reply `stored` recorded (observation, reward bits, done,
+    /// fault): what a replay checks.
+    pub fn matches(&self, stored: &TrajectoryStep) -> bool {
+        self.observation == stored.observation
+            && self.reward.to_bits() == stored.reward.to_bits()
+            && self.done == stored.done
+            && self.fault == stored.fault
+    }
 }
 
 /// One episode: a component instance, its limits, and the action log that rebuilds it.
@@ -245,6 +256,37 @@ impl Episode {
             outcome: self.outcome,
             reward: self.reward,
         })
+    }
+
+    /// This episode as a trajectory of `steps` (the calls it received and its replies),
+    /// played by `policy` on the config sampled from `(seed, difficulty)`; the outcome is
+    /// `abandoned` while it is not over.
+    pub fn trajectory(
+        &self,
+        seed: u64,
+        difficulty: u32,
+        policy: &str,
+        steps: Vec<TrajectoryStep>,
+    ) -> Trajectory {
+        let info = self.env.info();
+        Trajectory {
+            env: info.name.clone(),
+            env_version: info.version.clone(),
+            seed,
+            difficulty,
+            row: None,
+            policy: policy.to_owned(),
+            task: self.task.clone(),
+            steps,
+            outcome: self.outcome.unwrap_or(Outcome::Abandoned),
+            reward: self.reward,
+            faults: self.faults,
+            max_steps: Some(self.limits.max_steps),
+            log: self.log.clone(),
+            messages: Vec::new(),
+            tools: Vec::new(),
+            agent: None,
+        }
     }
 
     /// The reference answer (JSON). For verification only: never show it to the agent.

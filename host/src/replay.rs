@@ -37,11 +37,7 @@ pub fn replay_trajectory(env: &Env, trajectory: &Trajectory) -> Result<ReplayRep
     }
     for (index, stored) in trajectory.steps.iter().enumerate() {
         let actual = episode.step(&stored.call);
-        let same = actual.observation == stored.observation
-            && actual.reward.to_bits() == stored.reward.to_bits()
-            && actual.done == stored.done
-            && actual.fault == stored.fault;
-        if !same {
+        if !actual.matches(stored) {
             mismatches.push(Mismatch {
                 step: Some(index),
                 expected: format!("{:?} reward={} done={}", stored.observation, stored.reward, stored.done),

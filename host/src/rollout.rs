@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use codegym_core::{ChatMessage, FaultKind, Outcome, RowOrigin, Trajectory, TrajectoryStep};
+use codegym_core::{ChatMessage, FaultKind, RowOrigin, Trajectory, TrajectoryStep};
 use serde::Serialize;
 
 use crate::parallel::parallel_map;
@@ -177,25 +177,8 @@ pub fn run_episode(
             fault: result.fault,
         });
     }
-    let info = job.env.info();
-    let trajectory = Trajectory {
-        env: info.name.clone(),
-        env_version: info.version.clone(),
-        seed: job.seed,
-        difficulty: job.difficulty,
-        row: job.row(),
-        policy: policy.name().to_owned(),
-        task: episode.task().to_owned(),
-        steps,
-        outcome: episode.outcome().unwrap_or(Outcome::Abandoned),
-        reward: episode.reward(),
-        faults: episode.faults(),
-        max_steps: Some(episode.limits().max_steps),
-        log: episode.log().clone(),
-        messages: Vec::new(),
-        tools: Vec::new(),
-        agent: None,
-    };
+    let trajectory =
+        Trajectory { row: job.row(), ..episode.trajectory(job.seed, job.difficulty, policy.name(), steps) };
     let cost = EpisodeCost { env_time, fuel: episode.fuel_used(), most_call_fuel: episode.most_call_fuel() };
     Ok((trajectory, cost))
 }

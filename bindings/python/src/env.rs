@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use codegym_core::{ActionFormat, Outcome, TrajectoryStep, render_prompt, render_tools};
+use codegym_core::{ActionFormat, TrajectoryStep, render_prompt, render_tools};
 use codegym_host::{Episode, Limits, OracleSession};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -173,12 +173,7 @@ pub(crate) fn _rebuild(py: Python<'_>, state: &Bound<'_, PyDict>) -> PyResult<En
 fn replay_saved(starter: &Starter, saved: Saved) -> PyResult<Live> {
     let mut episode = starter.env.start_with(&saved.config, starter.limits).map_err(episode_error)?;
     for (index, step) in saved.steps.iter().enumerate() {
-        let result = episode.step(&step.call);
-        let same = result.observation == step.observation
-            && result.reward.to_bits() == step.reward.to_bits()
-            && result.done == step.done
-            && result.fault == step.fault;
-        if !same {
+        if !episode.step(&step.call).matches(step) {
             return Err(EpisodeError::new_err(format!(
                 "the pickled episode does not replay: step {index} ({}) answered differently",
                 step.call.name
@@ -333,27 +328,8 @@ impl Env {
     /// The episode so far as a trajectory (the format of `codegym rollout --out`), which
     /// `codegym.replay` and `codegym replay` re-run byte for byte.
     fn trajectory<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let info = self.starter.env.info().clone();
         let live = self.live()?;
-        let episode = &live.episode;
-        let trajectory = codegym_core::Trajectory {
-            env: info.name,
-            env_version: info.version,
-            seed: live.seed,
-            difficulty: live.difficulty,
-            row: None,
-            policy: "python".into(),
-            task: episode.task().to_owned(),
-            steps: live.steps.clone(),
-            outcome: episode.outcome().unwrap_or(Outcome::Abandoned),
-            reward: episode.reward(),
-            faults: episode.faults(),
-            max_steps: Some(episode.limits().max_steps),
-            log: episode.log().clone(),
-            messages: Vec::new(),
-            tools: Vec::new(),
-            agent: None,
-        };
+        let trajectory = live.episode.trajectory(live.seed, live.difficulty, "python", live.steps.clone());
         to_python(py, &trajectory)
     }
 

@@ -56,13 +56,10 @@ pub(crate) fn open(dir: Option<&Path>) -> PyResult<Arc<Registry>> {
 /// Environment `name` of `dir`, loaded (compiled once, then from the disk cache).
 pub(crate) fn load(dir: Option<&Path>, name: &str) -> PyResult<codegym_host::Env> {
     let registry = open(dir)?;
-    if !registry.names().any(|known| known == name) {
-        let known: Vec<&str> = registry.names().collect();
-        return Err(UnknownEnvError::new_err(format!(
-            "unknown environment `{name}` in {}; known: {}",
-            registry.dir().display(),
-            known.join(", ")
-        )));
-    }
-    registry.get(name).map_err(host_error)
+    registry.get(name).map_err(|error| match error {
+        codegym_host::Error::UnknownEnv { .. } => {
+            UnknownEnvError::new_err(format!("{error} (in {})", registry.dir().display()))
+        }
+        other => host_error(other),
+    })
 }
