@@ -32,3 +32,16 @@ def binary_search(task: str) -> Generator[dict[str, Any], str, None]:
         else:
             high = mid - 1
     yield {"name": "Done", "arguments": {"answer": -1}}
+
+
+def play(env: Any, task: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    """Play :func:`binary_search` on ``env`` (a local ``Env``, a ``RemoteEnv`` or an HTTP
+    ``Session``) until the episode ends: the last step's
+    ``(observation, reward, terminated, truncated, info)``."""
+    agent = binary_search(task)
+    action = next(agent)
+    while True:
+        observation, reward, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            return observation, reward, terminated, truncated, info
+        action = agent.send(observation)

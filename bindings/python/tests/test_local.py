@@ -20,7 +20,7 @@ import pytest
 import codegym
 
 from .conftest import ROOT
-from .helpers import binary_search
+from .helpers import binary_search, play
 
 ENVS = Path(os.environ.get("CODEGYM_ENVS") or ROOT / "target/envs")
 TEST_ENVS = Path(os.environ.get("CODEGYM_TEST_ENVS") or ROOT / "target/test-envs")
@@ -65,13 +65,7 @@ def test_reset_and_step_to_reward_one() -> None:
     task, info = env.reset()
     assert info["seed"] == 3 and info["difficulty"] == 20
     assert json.loads(info["config"])
-    agent = binary_search(task)
-    call = next(agent)
-    while True:
-        observation, reward, terminated, truncated, info = env.step(call)
-        if terminated or truncated:
-            break
-        call = agent.send(observation)
+    _, reward, terminated, truncated, info = play(env, task)
     assert (reward, terminated, truncated) == (1.0, True, False)
     assert info["outcome"] == "solved" and info["fault"] is None and not info["parse_error"]
     # Seeds go on from make's: the next reset without a seed is seed 4.

@@ -19,7 +19,7 @@ import ray
 import codegym
 import codegym.ray as cgray
 
-from .helpers import binary_search
+from .helpers import play
 
 START_SECONDS = 180
 
@@ -71,13 +71,7 @@ def test_remote_env_plays_to_reward_one_and_pickles(pool: cgray.Pool) -> None:
     env = pool.make("binary-search", seed=7, difficulty=20)
     task, info = env.reset()
     assert task == codegym.make("binary-search", difficulty=20).reset(seed=7)[0]
-    agent = binary_search(task)
-    call = next(agent)
-    while True:
-        observation, reward, terminated, truncated, info = env.step(call)
-        if terminated or truncated:
-            break
-        call = agent.send(observation)
+    _, reward, _, _, info = play(env, task)
     assert reward == 1.0 and info["outcome"] == "solved"
     # The handle and the trajectory travel: a replay here agrees with the actor's episode.
     assert codegym.replay(env.trajectory())["mismatches"] == []

@@ -15,7 +15,7 @@ from codegym import (
 )
 
 from .conftest import start_server
-from .helpers import binary_search, parse_task
+from .helpers import parse_task, play
 
 
 def test_envs_lists_the_real_environments(client: Client) -> None:
@@ -61,13 +61,7 @@ def test_make_reset_and_step_with_tool_calls(client: Client) -> None:
 def test_a_hand_written_binary_search_solves_episodes(client: Client, seed: int) -> None:
     with client.make("binary-search", seed=seed) as env:
         task, _ = env.reset()
-        agent = binary_search(task)
-        action = next(agent)
-        while True:
-            observation, reward, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                break
-            action = agent.send(observation)
+        observation, reward, terminated, truncated, info = play(env, task)
         assert (reward, terminated, truncated) == (1.0, True, False), observation
         assert info["outcome"] == "solved" and env.done and env.outcome == "solved"
         assert "correct" in observation

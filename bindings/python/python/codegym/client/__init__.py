@@ -21,16 +21,6 @@ Asyncio, with batches for rollout workers::
 from ._async import AsyncClient, AsyncSession
 from ._core import REPLICA_HEADER, Action, StepResult, group_by_replica, replica_of
 from ._sync import Client, Session
-from ..errors import (
-    APIStatusError,
-    BadRequestError,
-    CodeGymError,
-    NotFoundError,
-    ServerError,
-    TooManySessionsError,
-    TransportError,
-    UnavailableError,
-)
 
 __all__ = [
     "Client",
@@ -42,12 +32,4 @@ __all__ = [
     "REPLICA_HEADER",
     "replica_of",
     "group_by_replica",
-    "CodeGymError",
-    "TransportError",
-    "APIStatusError",
-    "BadRequestError",
-    "NotFoundError",
-    "TooManySessionsError",
-    "UnavailableError",
-    "ServerError",
 ]
