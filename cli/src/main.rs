@@ -1,4 +1,5 @@
-//! `codegym`: list, play, solve, roll out, replay, serve and benchmark environment components.
+//! `codegym`: list, play, solve, roll out, replay, serve (HTTP or MCP) and benchmark environment
+//! components.
 
 /// `print!` to stdout that returns the write's error from the enclosing function instead of
 /// panicking, so a closed pipe (`codegym list | head`) ends the output quietly in `main`.
@@ -21,6 +22,7 @@ mod bench;
 mod build_py;
 mod eval;
 mod list;
+mod mcp;
 mod play;
 mod replay;
 mod rollout;
@@ -76,6 +78,7 @@ enum Command {
     Verify(verify::Args),
     Stats(stats::Args),
     Serve(serve::Args),
+    Mcp(mcp::Args),
     Synth(synth::Args),
 }
 
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => args.execute(&cli.global),
         Command::Stats(args) => args.execute(&cli.global),
         Command::Serve(args) => args.execute(&cli.global),
+        Command::Mcp(args) => args.execute(&cli.global),
         Command::Synth(args) => args.execute(&cli.global),
     };
     match result {

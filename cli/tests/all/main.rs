@@ -4,6 +4,7 @@
 mod cache;
 mod deploy;
 mod eval;
+mod mcp;
 mod python;
 mod serve;
 mod synth;
