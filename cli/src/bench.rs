@@ -6,12 +6,14 @@ use codegym_host::{BenchOptions, Host};
 
 use crate::{Global, default_threads, print_json};
 
+mod openenv;
 mod python;
 mod server;
 
 /// Measure instantiation, step latency, throughput, memory per live episode and cached load
 /// of one environment in-process; with `bench server`, a rollout server under load; with
-/// `bench python`, many distinct Python environments on the shared runtime.
+/// `bench openenv`, any OpenEnv server under OpenEnv's lock-step load; with `bench python`,
+/// many distinct Python environments on the shared runtime.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -46,6 +48,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Target {
     Server(server::Args),
+    Openenv(openenv::Args),
     Python(python::Args),
 }
 
@@ -53,6 +56,7 @@ impl Args {
     pub fn execute(self, global: &Global) -> Result<ExitCode> {
         match self.target {
             Some(Target::Server(args)) => return args.execute(global),
+            Some(Target::Openenv(args)) => return args.execute(global),
             Some(Target::Python(args)) => return args.execute(global),
             None => {}
         }

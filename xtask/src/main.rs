@@ -1,6 +1,7 @@
 //! Build and test orchestration: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod components;
+mod openenv;
 mod python;
 mod python_package;
 mod setup;

@@ -74,6 +74,26 @@ pub const OPENENV_VENV: PinnedVenv = PinnedVenv {
     purpose: "the OpenEnv protocol's tests",
 };
 
+/// The trainers our users train with, as released, for the tests of our integrations with
+/// them: TRL's `GRPOTrainer` (through `codegym.trl`), verl's agent loops (`codegym.verl`),
+/// the `mcp` client (against `codegym mcp`), on CPU torch. transformers is held below 5.11
+/// because verl 0.9.1 requires it; trl accepts that too. torch comes with its CUDA libraries,
+/// as `pip install trl` gives every user (its import needs them even on a CPU).
+pub const TRAINERS_VENV: PinnedVenv = PinnedVenv {
+    dir: "target/trainers-venv",
+    installs: &[&[
+        "torch==2.11.0",
+        "transformers==5.10.4",
+        "trl==1.16.0",
+        "verl==0.9.1",
+        // What TRL parses tool calls with on transformers < 5.13.
+        "jmespath==1.1.0",
+        "mcp==2.3.0",
+        "pytest==9.2.0",
+    ]],
+    purpose: "the tests of the TRL, verl and MCP integrations",
+};
+
 impl PinnedVenv {
     pub fn python(&self, root: &Path) -> PathBuf {
         root.join(self.dir).join("bin/python")
@@ -135,7 +155,7 @@ impl PinnedVenv {
 pub fn setup(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_debian_packages(DEBIAN_PACKAGES)?;
-    for venv in [PY_TEST_VENV, PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV, OPENENV_VENV] {
+    for venv in [PY_TEST_VENV, PY_BUILD_VENV, LIBTORCH_VENV, DATA_VENV, OPENENV_VENV, TRAINERS_VENV] {
         venv.ensure(root)?;
     }
     link_libtorch(root)?;

@@ -3,7 +3,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{components, python, python_package, setup, web};
+use crate::{components, openenv, python, python_package, setup, web};
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -37,6 +37,11 @@ Tasks:
                packages (web/node_modules); idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
+  bench-openenv [SECONDS]
+               our OpenEnv server (/openenv/binary-search) and OpenEnv's own (the echo
+               environment of `openenv init`, on openenv-core) under the same lock-step
+               WebSocket load at 1, 16 and 64 sessions, servers on core 0, client on core 1;
+               SECONDS per row (default 5)
   help         this text
 ";
 
@@ -49,6 +54,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("test") => test(&root),
         Some("setup") => setup::setup(&root),
         Some("bench") => bench(&root),
+        Some("bench-openenv") => bench_openenv(&root, &args[1..]),
         Some("web") => web_task(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -234,6 +240,7 @@ fn test(root: &Path) -> Result<()> {
     run_command(cargo().current_dir(root).args(["test", "--quiet", "-p", "xtask"]))?;
     python_tests(root)?;
     openenv_tests(root)?;
+    trainers_tests(root)?;
     adapter_tests(root)?;
     web_tests(root)?;
     run_command(cargo().current_dir(root).args([
@@ -295,6 +302,33 @@ fn openenv_tests(root: &Path) -> Result<()> {
     .context("the OpenEnv protocol's tests failed")
 }
 
+/// The directories of the integrations' pytest suites (relative to the root), each against the
+/// released package it integrates with: TRL's `GRPOTrainer` through `codegym.trl`, the `mcp`
+/// client against `codegym mcp`.
+const TRAINERS_TESTS: &[&str] = &["bindings/python/tests_trl", "cli/tests/mcp"];
+
+/// Our integrations with the trainers users train with, run with the released packages in
+/// [`setup::TRAINERS_VENV`] and the package as `cargo build` just made it.
+fn trainers_tests(root: &Path) -> Result<()> {
+    python_package::develop(root, &setup::TRAINERS_VENV)?;
+    for dir in TRAINERS_TESTS {
+        run_command(
+            Command::new(setup::TRAINERS_VENV.python(root))
+                .current_dir(root.join(dir))
+                .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "."])
+                .env("CODEGYM_BIN", root.join("target/debug/codegym"))
+                .env("CODEGYM_ENVS", root.join("target/envs"))
+                .env("CODEGYM_CACHE", root.join("target/test-cache"))
+                // CPU only, as CI is; and no telemetry or hub lookups from the trainers.
+                .env("CUDA_VISIBLE_DEVICES", "")
+                .env("HF_HUB_OFFLINE", "1")
+                .env("WANDB_MODE", "disabled"),
+        )
+        .with_context(|| format!("the integration tests in {dir} failed"))?;
+    }
+    Ok(())
+}
+
 /// The Python adapter's own tests, natively, with the build venv's Python.
 fn adapter_tests(root: &Path) -> Result<()> {
     run_command(Command::new(setup::PY_BUILD_VENV.python(root)).current_dir(root).args([
@@ -335,6 +369,19 @@ fn web_task(root: &Path, args: &[String]) -> Result<()> {
         bail!("codegym serve exited with {status}");
     }
     Ok(())
+}
+
+fn bench_openenv(root: &Path, args: &[String]) -> Result<()> {
+    let seconds = match args {
+        [] => 5.0,
+        [seconds] => {
+            seconds.parse().ok().filter(|s: &f64| *s > 0.0).context("SECONDS must be a positive number")?
+        }
+        _ => bail!("usage: cargo xtask bench-openenv [SECONDS]"),
+    };
+    build_envs_for_demo(root)?;
+    build_cli(root)?;
+    openenv::bench(root, seconds)
 }
 
 fn bench(root: &Path) -> Result<()> {

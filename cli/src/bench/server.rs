@@ -308,7 +308,7 @@ impl Client {
 }
 
 /// Each client thread's result, in order; the first error (or panic) fails the phase.
-fn join_all<T>(workers: Vec<std::thread::ScopedJoinHandle<'_, Result<T>>>) -> Result<Vec<T>> {
+pub(super) fn join_all<T>(workers: Vec<std::thread::ScopedJoinHandle<'_, Result<T>>>) -> Result<Vec<T>> {
     workers.into_iter().map(|w| w.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))?).collect()
 }
 
