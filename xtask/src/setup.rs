@@ -88,6 +88,9 @@ pub const TRAINERS_VENV: PinnedVenv = PinnedVenv {
         "verl==0.9.1",
         // What TRL parses tool calls with on transformers < 5.13.
         "jmespath==1.1.0",
+        // verl 0.9.1's agent loop imports these without declaring them.
+        "cachetools==8.0.2",
+        "fastapi==0.165.0",
         "mcp==2.3.0",
         "pytest==9.2.0",
     ]],

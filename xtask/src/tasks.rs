@@ -33,8 +33,10 @@ Tasks:
   setup        install what the tests need and is not Rust: Debian nginx and chromium, a
                venv for the `codegym` Python package (target/venv: maturin, httpx, ray, pytest),
                a venv with componentize-py (target/py-build-venv), one with openenv-core for
-               the OpenEnv protocol's tests (target/openenv-venv), the playground's npm
-               packages (web/node_modules); idempotent, offline once done
+               the OpenEnv protocol's tests (target/openenv-venv), one with the released
+               trainers (torch, transformers, trl, verl, mcp: target/trainers-venv) for the
+               integrations' tests, the playground's npm packages (web/node_modules);
+               idempotent, offline once done
   bench        run the criterion benchmarks, `codegym bench --json` and
                `codegym bench server --json`
   bench-openenv [SECONDS]
@@ -303,9 +305,9 @@ fn openenv_tests(root: &Path) -> Result<()> {
 }
 
 /// The directories of the integrations' pytest suites (relative to the root), each against the
-/// released package it integrates with: TRL's `GRPOTrainer` through `codegym.trl`, the `mcp`
-/// client against `codegym mcp`.
-const TRAINERS_TESTS: &[&str] = &["bindings/python/tests_trl", "cli/tests/mcp"];
+/// released package it integrates with: TRL's `GRPOTrainer` through `codegym.trl`, verl's
+/// agent-loop worker through `codegym.verl`, the `mcp` client against `codegym mcp`.
+const TRAINERS_TESTS: &[&str] = &["bindings/python/tests_trainers", "cli/tests/mcp"];
 
 /// Our integrations with the trainers users train with, run with the released packages in
 /// [`setup::TRAINERS_VENV`] and the package as `cargo build` just made it.

@@ -49,9 +49,15 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tokenizer(corpus: Iterable[str], directory: Path | None = None, vocab_size: int = 1200) -> PreTrainedTokenizerFast:
+def build_tokenizer(
+    corpus: Iterable[str],
+    directory: Path | None = None,
+    vocab_size: int = 1200,
+    chat_template: str = CHAT_TEMPLATE,
+) -> PreTrainedTokenizerFast:
     """Train the tokenizer on ``corpus``; with ``directory``, also save it there (with
-    ``save_pretrained``) so it can be loaded by path like a hub model's."""
+    ``save_pretrained``) so it can be loaded by path like a hub model's. ``chat_template``
+    replaces the ChatML one (e.g. with Qwen2.5's own, as TRL ships it)."""
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -69,7 +75,7 @@ def build_tokenizer(corpus: Iterable[str], directory: Path | None = None, vocab_
         additional_special_tokens=[],
     )
     tokenizer.add_tokens(ADDED_TOKENS)
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = chat_template
     if directory is not None:
         tokenizer.save_pretrained(directory)
     return tokenizer

@@ -1,5 +1,8 @@
-"""Fixtures for the verl tests: a real tokenizer built here, verl's own trainer config, and
-a real ``codegym serve`` for the remote-episode test.
+"""Fixtures for the trainer integrations' tests (verl's agent loop, TRL's ``GRPOTrainer``),
+run with the released packages in the venv ``cargo xtask setup`` makes at
+``target/trainers-venv``: a real tokenizer built here (with a ChatML template for verl, with
+Qwen2.5's as TRL ships it for TRL), verl's own trainer config, and a real ``codegym serve``
+for the remote-episode test.
 
 ``$CODEGYM_ENVS`` names the component directory (default ``target/envs``), ``$CODEGYM_BIN``
 the server binary (default ``target/debug/codegym``); ``cargo xtask test`` sets both.
@@ -64,6 +67,28 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         architectures=["Qwen2ForCausalLM"],
     ).save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def envs() -> Path:
+    """The component directory, for the tests that pass it explicitly."""
+    return env_dir()
+
+
+@pytest.fixture(scope="session")
+def qwen_tokenizer() -> Any:
+    """The test tokenizer with Qwen2.5's chat template as TRL ships it, so that TRL recognises
+    the template and parses ``<tool_call>`` replies as it does for Qwen2.5."""
+    from trl.chat_template_utils import qwen2_5_chat_template
+
+    from .tokenizer import build_tokenizer
+
+    corpus = [
+        "You are Qwen, a helpful assistant. Call the tools to solve the task.",
+        'tool_call {"name": "Get", "arguments": {"index": 3}} Done answer index value target',
+        "Find the target value in a hidden sorted array of distinct integers.",
+    ] * 20
+    return build_tokenizer(corpus, vocab_size=400, chat_template=qwen2_5_chat_template)
 
 
 @pytest.fixture(scope="session")

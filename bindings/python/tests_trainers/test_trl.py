@@ -40,14 +40,14 @@ def _json_type(value) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}[type(value)]
 
 
-def test_every_tool_of_every_environment_has_the_schema_trl_derives(env_dir):
-    names = codegym.list_envs(env_dir=str(env_dir))
+def test_every_tool_of_every_environment_has_the_schema_trl_derives(envs):
+    names = codegym.list_envs(env_dir=str(envs))
     assert len(names) >= 50, names
     checked = 0
     for name in names:
-        cls = codegym.trl.environment_class(name, env_dir=env_dir)
+        cls = codegym.trl.environment_class(name, env_dir=envs)
         instance = cls()
-        tools = codegym.make(name, env_dir=str(env_dir)).tools
+        tools = codegym.make(name, env_dir=str(envs)).tools
         methods = {
             member
             for member in dir(type(instance))
@@ -85,25 +85,25 @@ def _play_oracle(instance, env) -> float:
 
 
 @pytest.mark.parametrize("name", ["binary-search", "two-sum", "edit-distance", "number-of-islands", "knapsack"])
-def test_the_oracle_through_the_methods_earns_reward_one(env_dir, name):
-    cls = codegym.trl.environment_class(name, env_dir=env_dir)
+def test_the_oracle_through_the_methods_earns_reward_one(envs, name):
+    cls = codegym.trl.environment_class(name, env_dir=envs)
     instance = cls()
     for seed in (3, 4):
         task = instance.reset(seed=seed, difficulty=50, prompt=[{"role": "user", "content": ""}])
-        reference = codegym.make(name, seed=seed, env_dir=str(env_dir))
+        reference = codegym.make(name, seed=seed, env_dir=str(envs))
         assert task == reference.reset(seed=seed)[0]
         assert instance.get_reward() == 0.0
         assert _play_oracle(instance, reference) == 1.0
         # What was played is an episode of the real environment: it replays byte for byte.
         trajectory = instance._trajectory()
         assert trajectory["seed"] == seed
-        assert codegym.replay(trajectory, env_dir=str(env_dir))
+        assert codegym.replay(trajectory, env_dir=str(envs))
         with pytest.raises(codegym.trl.EpisodeOver, match="episode is over"):
             getattr(instance, next(iter(t["name"] for t in reference.tools)))()
 
 
-def test_a_wrong_answer_scores_zero_and_bad_arguments_are_observations(env_dir):
-    instance = codegym.trl.environment_class("binary-search", env_dir=env_dir)()
+def test_a_wrong_answer_scores_zero_and_bad_arguments_are_observations(envs):
+    instance = codegym.trl.environment_class("binary-search", env_dir=envs)()
     with pytest.raises(codegym.trl.EpisodeOver, match="reset"):
         instance.Get(index=0)
     instance.reset(seed=11)
@@ -118,25 +118,25 @@ def test_a_wrong_answer_scores_zero_and_bad_arguments_are_observations(env_dir):
         instance.Get(index=0)
 
 
-def test_rows_route_to_their_environments(env_dir):
+def test_rows_route_to_their_environments(envs):
     names = ["binary-search", "two-sum"]
     rows = list(codegym.trl.rows(names, seeds=range(3), difficulty=20))
     assert [(row["environment"], row["seed"]) for row in rows] == [(n, s) for s in range(3) for n in names]
     assert all(row["difficulty"] == 20 and row["prompt"][-1]["role"] == "user" for row in rows)
-    factories = codegym.trl.environment_factories(names, env_dir=env_dir)
+    factories = codegym.trl.environment_factories(names, env_dir=envs)
     assert set(factories) == set(names)
     for row in rows:
         env = factories[row["environment"]]()
         # TRL passes every column but `environment` to reset in multi-environment mode.
         task = env.reset(**{k: v for k, v in row.items() if k != "environment"})
-        assert task == codegym.make(row["environment"], env_dir=str(env_dir)).reset(seed=row["seed"], options={"difficulty": 20})[0]
+        assert task == codegym.make(row["environment"], env_dir=str(envs)).reset(seed=row["seed"], options={"difficulty": 20})[0]
     with pytest.raises(codegym.UnknownEnvError):
-        codegym.trl.environment_class("no-such-env", env_dir=env_dir)
+        codegym.trl.environment_class("no-such-env", env_dir=envs)
     with pytest.raises(ValueError, match="difficulty"):
         list(codegym.trl.rows(names, seeds=[0], difficulty=101))
 
 
-def test_one_grpo_step_through_the_factory(env_dir, tokenizer, tmp_path):
+def test_one_grpo_step_through_the_factory(envs, qwen_tokenizer, tmp_path):
     """A real ``GRPOTrainer`` step on CPU: TRL probes the classes, renders their tools into
     Qwen2.5's template, resets one environment per rollout from the dataset's rows, and scores
     the rollouts with ``get_reward``. The model is random, so its replies are noise and the
@@ -144,6 +144,7 @@ def test_one_grpo_step_through_the_factory(env_dir, tokenizer, tmp_path):
     from transformers import Qwen2Config, Qwen2ForCausalLM
     from trl import GRPOConfig, GRPOTrainer
 
+    tokenizer = qwen_tokenizer
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(
         Qwen2Config(
@@ -177,11 +178,11 @@ def test_one_grpo_step_through_the_factory(env_dir, tokenizer, tmp_path):
             seed=0,
         ),
         train_dataset=codegym.trl.dataset(names, seeds=range(4)),
-        environment_factory=codegym.trl.environment_factories(names, env_dir=env_dir),
+        environment_factory=codegym.trl.environment_factories(names, env_dir=envs),
     )
     # TRL found the tools on the classes: every tool of both environments is offered.
     offered = {tool.__name__ for tool in trainer.tools}
-    expected = {tool["name"] for name in names for tool in codegym.make(name, env_dir=str(env_dir)).tools}
+    expected = {tool["name"] for name in names for tool in codegym.make(name, env_dir=str(envs)).tools}
     assert offered == expected
     trainer.train()
     assert trainer.state.global_step == 1
@@ -189,6 +190,6 @@ def test_one_grpo_step_through_the_factory(env_dir, tokenizer, tmp_path):
     # The environments' own reward source, logged under each class's name.
     assert {"rewards/BinarySearch/mean", "rewards/TwoSum/mean"} & logged, logged
     # Each rollout slot's environment was reset on its row's seed: real episodes ran.
-    pool = [env for envs in trainer._environment_pool.values() for env in envs]
+    pool = [env for instances in trainer._environment_pool.values() for env in instances]
     seeds = {env._trajectory()["seed"] for env in pool if env._started}
     assert seeds and seeds <= set(range(4)), seeds
