@@ -75,20 +75,33 @@ def envs() -> Path:
     return env_dir()
 
 
+#: The environments TRL's trainer test runs; the TRL tokenizer is trained on their prompts.
+TRL_ENVS = ("binary-search", "two-sum")
+
+
 @pytest.fixture(scope="session")
 def qwen_tokenizer() -> Any:
     """The test tokenizer with Qwen2.5's chat template as TRL ships it, so that TRL recognises
-    the template and parses ``<tool_call>`` replies as it does for Qwen2.5."""
+    the template and parses ``<tool_call>`` replies as it does for Qwen2.5; trained on the
+    prompts TRL renders for ``TRL_ENVS`` (their tasks, their tools' schemas), which keeps them
+    a few hundred tokens long."""
+    import json
+
+    import codegym
+    import codegym.trl
+    from transformers.utils import get_json_schema
     from trl.chat_template_utils import qwen2_5_chat_template
 
     from .tokenizer import build_tokenizer
 
-    corpus = [
-        "You are Qwen, a helpful assistant. Call the tools to solve the task.",
-        'tool_call {"name": "Get", "arguments": {"index": 3}} Done answer index value target',
-        "Find the target value in a hidden sorted array of distinct integers.",
-    ] * 20
-    return build_tokenizer(corpus, vocab_size=400, chat_template=qwen2_5_chat_template)
+    corpus = ['<tool_call>\n{"name": "Get", "arguments": {"index": 0}}\n</tool_call>']
+    for name in TRL_ENVS:
+        instance = codegym.trl.environment_class(name)()
+        for seed in range(8):
+            corpus.append(instance.reset(seed=seed))
+        for tool in codegym.make(name).tools:
+            corpus.append(json.dumps(get_json_schema(getattr(instance, tool["name"]))))
+    return build_tokenizer(corpus * 4, vocab_size=1500, chat_template=qwen2_5_chat_template)
 
 
 @pytest.fixture(scope="session")

@@ -136,30 +136,56 @@ def test_rows_route_to_their_environments(envs):
         list(codegym.trl.rows(names, seeds=[0], difficulty=101))
 
 
-def test_one_grpo_step_through_the_factory(envs, qwen_tokenizer, tmp_path):
+#: The one call the trainer test's model is taught to make, and its token form.
+TAUGHT_CALL = {"name": "Get", "arguments": {"index": 0}}
+TAUGHT_REPLY = '<tool_call>\n{"name": "Get", "arguments": {"index": 0}}\n</tool_call><|im_end|>'
+
+
+def _teach(model, tokenizer, prompts: list[list[int]], steps: int = 300) -> float:
+    """Fit ``model`` to answer each prompt with ``TAUGHT_REPLY`` (cross-entropy on the reply's
+    tokens only), so that its samples call a tool; the last loss."""
+    reply = tokenizer(TAUGHT_REPLY, add_special_tokens=False)["input_ids"]
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for step in range(steps):
+        prompt = prompts[step % len(prompts)]
+        ids = torch.tensor([prompt + reply])
+        labels = ids.clone()
+        labels[0, : len(prompt)] = -100
+        loss = model(input_ids=ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def test_one_grpo_step_through_the_factory_calls_tools_in_the_episodes(envs, qwen_tokenizer, tmp_path):
     """A real ``GRPOTrainer`` step on CPU: TRL probes the classes, renders their tools into
-    Qwen2.5's template, resets one environment per rollout from the dataset's rows, and scores
-    the rollouts with ``get_reward``. The model is random, so its replies are noise and the
-    reward is 0; the calls themselves are checked above."""
+    Qwen2.5's template, resets one environment per rollout from the dataset's rows, parses the
+    model's tool calls and calls the methods, which step the sandboxed episodes, and scores the
+    rollouts with ``get_reward``. The model is tiny and randomly initialised, then taught one
+    reply (a ``Get`` call) so that its samples do call a tool."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
     from trl import GRPOConfig, GRPOTrainer
+
+    from .conftest import TRL_ENVS
 
     tokenizer = qwen_tokenizer
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(
         Qwen2Config(
             vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
             max_position_embeddings=4096,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
         )
     )
-    names = ["binary-search", "two-sum"]
+    names = list(TRL_ENVS)
+    factories = codegym.trl.environment_factories(names, env_dir=envs)
     trainer = GRPOTrainer(
         model=model,
         processing_class=tokenizer,
@@ -168,28 +194,52 @@ def test_one_grpo_step_through_the_factory(envs, qwen_tokenizer, tmp_path):
             max_steps=1,
             per_device_train_batch_size=4,
             num_generations=2,
-            max_completion_length=16,
+            max_completion_length=96,
             max_tool_calling_iterations=2,
-            learning_rate=1e-2,
+            # Near-greedy samples: the taught reply, token for token.
+            temperature=0.1,
+            learning_rate=1e-3,
             use_cpu=True,
             report_to=[],
             logging_steps=1,
             save_strategy="no",
             seed=0,
         ),
-        train_dataset=codegym.trl.dataset(names, seeds=range(4)),
-        environment_factory=codegym.trl.environment_factories(names, env_dir=envs),
+        train_dataset=codegym.trl.dataset(names, seeds=range(2)),
+        environment_factory=factories,
     )
+    # The prompts exactly as TRL renders them (its template, the environment's tools, the task
+    # appended to the row's empty user turn), for teaching the model its reply.
+    prompts = []
+    for name in names:
+        instance = factories[name]()
+        for seed in range(2):
+            encoded = tokenizer.apply_chat_template(
+                [{"role": "user", "content": instance.reset(seed=seed)}],
+                tools=trainer._env_tools[name],
+                chat_template=trainer.chat_template,
+                add_generation_prompt=True,
+                tokenize=True,
+                return_dict=True,
+            )
+            prompts.append(list(encoded["input_ids"]))
+    assert _teach(model, tokenizer, prompts) < 0.05
+
     # TRL found the tools on the classes: every tool of both environments is offered.
     offered = {tool.__name__ for tool in trainer.tools}
     expected = {tool["name"] for name in names for tool in codegym.make(name, env_dir=str(envs)).tools}
     assert offered == expected
     trainer.train()
     assert trainer.state.global_step == 1
-    logged = {key for entry in trainer.state.log_history for key in entry}
+    logged = {key: value for entry in trainer.state.log_history for key, value in entry.items()}
     # The environments' own reward source, logged under each class's name.
-    assert {"rewards/BinarySearch/mean", "rewards/TwoSum/mean"} & logged, logged
-    # Each rollout slot's environment was reset on its row's seed: real episodes ran.
-    pool = [env for instances in trainer._environment_pool.values() for env in instances]
-    seeds = {env._trajectory()["seed"] for env in pool if env._started}
-    assert seeds and seeds <= set(range(4)), seeds
+    assert {"rewards/BinarySearch/mean", "rewards/TwoSum/mean"} <= set(logged), sorted(logged)
+    # The model's calls reached the sandboxed episodes, each reset on its row's seed.
+    searches = [env for env in trainer._environment_pool["binary-search"] if env._started]
+    assert searches
+    for env in searches:
+        trajectory = env._trajectory()
+        assert trajectory["seed"] in range(2)
+        calls = [step["call"] for step in trajectory["steps"]]
+        assert calls and all(call["name"] == "Get" for call in calls), trajectory["steps"]
+        assert codegym.replay(trajectory, env_dir=str(envs))
