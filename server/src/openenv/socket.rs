@@ -144,18 +144,16 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let info = env_info(&state, name.clone()).await;
     match (upgrade, info) {
-        (Ok(upgrade), info) => {
-            upgrade.max_message_size(state.config.body_limit_bytes).on_upgrade(move |socket| async move {
-                match info {
-                    Ok(info) => serve(state, info, socket).await,
-                    Err(error) => {
-                        let mut reply = WsError::new(Code::FactoryError, error.message);
-                        reply.extra = Some(json!({ "factory_name": name }));
-                        refuse(socket, reply.reply()).await;
-                    }
+        (Ok(upgrade), info) => crate::ws::configure(upgrade, &state).on_upgrade(move |socket| async move {
+            match info {
+                Ok(info) => serve(state, info, socket).await,
+                Err(error) => {
+                    let mut reply = WsError::new(Code::FactoryError, error.message);
+                    reply.extra = Some(json!({ "factory_name": name }));
+                    refuse(socket, reply.reply()).await;
                 }
-            })
-        }
+            }
+        }),
         (Err(_), Err(error)) => http_error(error),
         (Err(rejection), Ok(_)) => http_error(ApiError::new(rejection.status(), rejection.body_text())),
     }
@@ -173,14 +171,12 @@ pub(crate) async fn mcp_upgrade(
 ) -> Response {
     let info = env_info(&state, name).await;
     match (upgrade, info) {
-        (Ok(upgrade), info) => {
-            upgrade.max_message_size(state.config.body_limit_bytes).on_upgrade(move |socket| async move {
-                match info {
-                    Ok(info) => serve_mcp(state, info, socket).await,
-                    Err(error) => refuse(socket, rpc::server_error(error.message)).await,
-                }
-            })
-        }
+        (Ok(upgrade), info) => crate::ws::configure(upgrade, &state).on_upgrade(move |socket| async move {
+            match info {
+                Ok(info) => serve_mcp(state, info, socket).await,
+                Err(error) => refuse(socket, rpc::server_error(error.message)).await,
+            }
+        }),
         (Err(_), Err(error)) => http_error(error),
         (Err(rejection), Ok(_)) => http_error(ApiError::new(rejection.status(), rejection.body_text())),
     }
