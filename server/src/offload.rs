@@ -122,10 +122,10 @@ impl StepRunner {
         let shared = &self.shared;
         let mut queue = shared.lock();
         queue.jobs.push_back(job);
-        if queue.idle > 0 {
-            shared.work.notify_one();
+        let wake = if queue.idle > 0 {
+            &shared.work
         } else if queue.threads < shared.cores {
-            start_thread(shared, &mut queue).map_err(worker_failed)?;
+            return start_thread(shared, &mut queue).map_err(worker_failed);
         } else if !queue.watchdog {
             queue.watchdog = true;
             let watched = shared.clone();
@@ -133,10 +133,17 @@ impl StepRunner {
                 .name("codegym-steps-watch".into())
                 .spawn(move || watch(&watched))
                 .map_err(worker_failed)?;
+            return Ok(());
         } else if queue.watchdog_asleep {
             queue.watchdog_asleep = false;
-            shared.watch.notify_one();
-        }
+            &shared.watch
+        } else {
+            return Ok(());
+        };
+        // Woken after the lock is free: on a busy core the woken thread may run at once,
+        // and would only spin on the lock.
+        drop(queue);
+        wake.notify_one();
         Ok(())
     }
 }
