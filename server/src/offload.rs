@@ -11,12 +11,12 @@
 //! wake-up carries many steps there and one carries their replies back.
 //!
 //! It replaced `tokio::task::block_in_place`, which hands the worker's queue to another
-//! thread on every request: measured with `codegym bench openenv` (lock-step OpenEnv
-//! steps, server pinned to one core, its CPU time per step from `/proc`), the hand-off cost
-//! 40–90 µs of server CPU per step (103 µs a step with it, 62 µs run inline, for 1 session;
-//! 135 µs against 43 µs at 64 sessions, where the worker's role moved between threads on
-//! every step). `spawn_blocking` costs two wake-ups per step and grows a thread per queued
-//! step.
+//! thread on every request. Measured with `codegym bench openenv` (lock-step OpenEnv
+//! steps, server pinned to one core, its CPU time per step from `/proc`, on the loaded
+//! 2-core development machine): `block_in_place` cost 100 µs of server CPU per step for 1
+//! session and 145 µs for 64 (the worker's role moved between threads on every step);
+//! run inline (which `/healthz` cannot afford) ~62 and ~43 µs; this pool ~62 and ~42 µs.
+//! `spawn_blocking` costs two wake-ups per step and grows a thread per queued step.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
