@@ -288,5 +288,6 @@ def _describe(arg: str, schema: Any) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Whitespace collapsed, and no ``word:`` that the ``Args:`` parser would take for an argument."""
+    """``text`` on one line: the ``Args:`` parser starts a new argument at a line that begins
+    with ``word:``, so a description spanning lines could be split into a false argument."""
     return re.sub(r"\s+", " ", text).strip()
