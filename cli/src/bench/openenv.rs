@@ -6,16 +6,15 @@
 //! `openenv-core` (e.g. the echo environment of `openenv init`), so their figures compare.
 //! A session whose episode ends is reset; resets are not counted as steps.
 
-use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::Value;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
+use tungstenite::Message;
 
+use super::server::{Socket, connect_ws};
 use crate::{Global, print_json, table};
 
 /// Lock-step steps over N OpenEnv WebSocket sessions: steps/s and step latency per N.
@@ -100,19 +99,6 @@ impl Args {
     }
 }
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
-
-/// Connect to `<url>/ws` (`http://` or `ws://`).
-fn connect(url: &str) -> Result<Socket> {
-    let rest = url.trim_start_matches("http://").trim_start_matches("ws://");
-    let address = rest.split('/').next().unwrap_or(rest);
-    let stream = TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
-    stream.set_nodelay(true)?;
-    let (socket, _) = tungstenite::client(format!("ws://{rest}/ws"), MaybeTlsStream::Plain(stream))
-        .with_context(|| format!("WebSocket handshake with ws://{rest}/ws failed"))?;
-    Ok(socket)
-}
-
 /// Send `message` and read the reply: its `data`, or the server's error.
 fn exchange(socket: &mut Socket, message: &str) -> Result<Value> {
     socket.send(Message::text(message))?;
@@ -140,7 +126,7 @@ fn run_phase(url: &str, sessions: usize, duration: Duration, reset: &str, step: 
     // Connected and reset before the clock starts: the phase measures steps only.
     let mut sockets = Vec::with_capacity(sessions);
     for _ in 0..sessions {
-        let mut socket = connect(url)?;
+        let mut socket = connect_ws(url, "/ws")?;
         exchange(&mut socket, reset).context("the first reset failed")?;
         sockets.push(socket);
     }

@@ -491,14 +491,18 @@ fn http_batches(
     Ok(tally.phase("HTTP batch", shards.len(), seconds))
 }
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+pub(super) type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-fn connect_ws(url: &str) -> Result<Socket> {
-    let address = url.trim_start_matches("http://");
+/// Open the WebSocket at `url` + `path` (`url` as `http://` or `ws://`, perhaps with a base
+/// path of its own), with Nagle off: every message is a request waiting for its reply.
+pub(super) fn connect_ws(url: &str, path: &str) -> Result<Socket> {
+    let rest = url.trim_start_matches("http://").trim_start_matches("ws://");
+    let address = rest.split('/').next().unwrap_or(rest);
     let stream = TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
     stream.set_nodelay(true)?;
-    let (socket, _) = tungstenite::client(format!("ws://{address}/v1/ws"), MaybeTlsStream::Plain(stream))
-        .context("WebSocket handshake failed")?;
+    let target = format!("ws://{rest}{path}");
+    let (socket, _) = tungstenite::client(target.as_str(), MaybeTlsStream::Plain(stream))
+        .with_context(|| format!("WebSocket handshake with {target} failed"))?;
     Ok(socket)
 }
 
@@ -523,7 +527,7 @@ fn ws_batches(
 ) -> Result<Phase> {
     let shards = shards(pool.ids.len(), connections);
     let ids = &pool.ids;
-    let sockets = shards.iter().map(|_| connect_ws(url)).collect::<Result<Vec<_>>>()?;
+    let sockets = shards.iter().map(|_| connect_ws(url, "/v1/ws")).collect::<Result<Vec<_>>>()?;
     let failed = AtomicBool::new(false);
     let started = Instant::now();
     let tallies = std::thread::scope(|scope| {
